@@ -113,10 +113,13 @@ type Param struct {
 // Spec describes a detector: the registry lists these, the CLI documents
 // them, and New builds per-shard instances.
 type Spec struct {
-	Name       string // "<family>.<detector>", e.g. "auth.brute_force"
-	Summary    string // one line for --help and the README
-	Key        Key    // the entity the detector aggregates by
-	Kinds      []event.Kind
+	Name    string // "<family>.<detector>", e.g. "auth.brute_force"
+	Summary string // one line for --help and the README
+	Key     Key    // the entity the detector aggregates by
+	Kinds   []event.Kind
+	// Actions, if non-empty, narrows delivery to events with these actions;
+	// the Runner then routes nothing else to the detector (less traffic).
+	Actions    []event.Action
 	Techniques []string // ATT&CK ids the detector's findings carry
 	Params     []Param
 	// New builds one instance. p holds the defaults merged with any user

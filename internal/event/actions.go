@@ -9,32 +9,32 @@ type Action uint16
 const (
 	ActNone Action = iota
 	// sshd and PAM
-	ActLoginSuccess          // Accepted password/publickey/keyboard-interactive/...
-	ActLoginFailure          // Failed password/none/publickey ... (InvalidUser set for "invalid user")
-	ActInvalidUser           // "Invalid user X from IP" (the probe, before any password)
-	ActAuthFailurePAM        // pam_unix(...:auth): authentication failure
-	ActMaxAuthAttempts       // maximum authentication attempts exceeded / Too many authentication failures
-	ActBreakInAttempt        // POSSIBLE BREAK-IN ATTEMPT (reverse mapping mismatch)
-	ActNoIdentification      // Did not receive identification string
-	ActBadProtocol           // Bad protocol version identification
-	ActConnectionClosed      // Connection closed/reset by ... [preauth]
-	ActDisconnected          // Disconnected from / Received disconnect from
-	ActSessionOpened         // pam_unix(...:session): session opened for user X
-	ActSessionClosed         // pam_unix(...:session): session closed for user X
-	ActSudoCommand           // sudo: user : TTY=... ; COMMAND=...
-	ActSudoFailure           // sudo: N incorrect password attempts / authentication failure
-	ActSudoNotAllowed        // user NOT in sudoers / not allowed to run
-	ActSuSuccess             // su: Successful su / session opened by su
-	ActSuFailure             // su: FAILED su / authentication failure
-	ActUserAdded             // useradd: new user
-	ActUserDeleted           // userdel: delete user
-	ActUserModified          // usermod: change user / add to group
-	ActGroupAdded            // groupadd: new group
-	ActPasswordChanged       // passwd/chpasswd: password changed
-	ActPasswordAgingChanged  // chage: changed password expiry
-	ActServiceFailed         // systemd: unit failed / Failed to start
-	ActRootLogin             // login: ROOT LOGIN on tty
-	ActSyslog                // any other syslog line
+	ActLoginSuccess         // Accepted password/publickey/keyboard-interactive/...
+	ActLoginFailure         // Failed password/none/publickey ... (InvalidUser set for "invalid user")
+	ActInvalidUser          // "Invalid user X from IP" (the probe, before any password)
+	ActAuthFailurePAM       // pam_unix(...:auth): authentication failure
+	ActMaxAuthAttempts      // maximum authentication attempts exceeded / Too many authentication failures
+	ActBreakInAttempt       // POSSIBLE BREAK-IN ATTEMPT (reverse mapping mismatch)
+	ActNoIdentification     // Did not receive identification string
+	ActBadProtocol          // Bad protocol version identification
+	ActConnectionClosed     // Connection closed/reset by ... [preauth]
+	ActDisconnected         // Disconnected from / Received disconnect from
+	ActSessionOpened        // pam_unix(...:session): session opened for user X
+	ActSessionClosed        // pam_unix(...:session): session closed for user X
+	ActSudoCommand          // sudo: user : TTY=... ; COMMAND=...
+	ActSudoFailure          // sudo: N incorrect password attempts / authentication failure
+	ActSudoNotAllowed       // user NOT in sudoers / not allowed to run
+	ActSuSuccess            // su: Successful su / session opened by su
+	ActSuFailure            // su: FAILED su / authentication failure
+	ActUserAdded            // useradd: new user
+	ActUserDeleted          // userdel: delete user
+	ActUserModified         // usermod: change user / add to group
+	ActGroupAdded           // groupadd: new group
+	ActPasswordChanged      // passwd/chpasswd: password changed
+	ActPasswordAgingChanged // chage: changed password expiry
+	ActServiceFailed        // systemd: unit failed / Failed to start
+	ActRootLogin            // login: ROOT LOGIN on tty
+	ActSyslog               // any other syslog line
 	actCount
 )
 

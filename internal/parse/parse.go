@@ -16,6 +16,11 @@ import (
 // parser's format. The caller counts, samples and skips such lines.
 var ErrMalformed = errors.New("malformed line")
 
+// ErrSkip is wrapped by Parse errors for lines that are not records at all
+// (journalctl's "-- Boot …" markers, blank lines): the caller skips them
+// without counting them as malformed.
+var ErrSkip = errors.New("not a record")
+
 // Parser turns one line into one event.
 //
 // Contract:

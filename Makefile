@@ -1,0 +1,53 @@
+# winnow — make targets. `make test` is what CI (.ci/run) and the README use.
+GO        ?= go
+BIN       := bin/winnow
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+# Packages with goroutines: run under the race detector.
+RACE_PKGS := ./internal/detect/... ./internal/pipeline/... ./internal/source/... ./internal/app/... ./cmd/...
+FUZZTIME  ?= 10s
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+
+.PHONY: all build test race lint fmt vet staticcheck bench bench-go fuzz-smoke demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
+
+## test: unit, golden, scenario and real-data tests, then the race detector on concurrent packages.
+test:
+	$(GO) test -shuffle=on -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 $(RACE_PKGS)
+
+race:
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(STATICCHECK) ./...
+
+## bench: the end-to-end bench script (generates inputs, times winnow against wc/grep/awk/fail2ban).
+bench:
+	scripts/bench.sh
+
+## bench-go: every Go benchmark once.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## fuzz-smoke: every Fuzz target for FUZZTIME each.
+fuzz-smoke:
+	scripts/fuzz-smoke.sh $(FUZZTIME)
+
+demo: build
+	$(BIN) demo
+
+clean:
+	rm -rf bin bench/out

@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"winnow/internal/alert"
+	"winnow/internal/correlate"
+	"winnow/internal/event"
+	"winnow/internal/parse"
+	"winnow/internal/pipeline"
+	"winnow/internal/report"
+	"winnow/internal/source"
+)
+
+// AnalyzeOptions are the analyze command's settings.
+type AnalyzeOptions struct {
+	Args        []string // files, globs, directories, "-"
+	Output      string   // "text" or "json"
+	InputFormat string   // "" = sniff per input
+	Year        int      // for timestamps without a year; 0 = from file mtime
+	TZ          string   // zone for timestamps without one; "" = local
+	FailOn      string   // severity name or number; "" = never
+	MinSeverity string   // hide findings below; default "low"
+	Top         int      // entities in the text report; 0 = all
+	Samples     int      // evidence lines per finding in the text report
+	Workers     int      // detector shards; 0 = GOMAXPROCS
+	Only        []string
+	Disable     []string
+	Set         []string
+	Color       string // auto, always, never
+	Progress    string // auto, always, never
+	Quiet       bool   // no summary on stderr
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// StdoutTTY and StderrTTY say whether those are terminals (the caller
+	// knows; tests set them).
+	StdoutTTY, StderrTTY bool
+	// now is for tests; zero means time.Now.
+	Now time.Time
+}
+
+// progressThreshold is the input size above which a progress bar is shown
+// on a terminal (in auto mode).
+const progressThreshold = 32 << 20
+
+// Analyze runs the analysis and returns the exit code.
+func Analyze(ctx context.Context, o AnalyzeOptions) (int, error) {
+	if len(o.Args) == 0 {
+		return ExitUsage, usagef("no input: give files, globs, directories or - for stdin")
+	}
+	inputs, errs := source.Expand(o.Args)
+	for _, err := range errs {
+		fmt.Fprintf(o.Stderr, "winnow: error: %v\n", err)
+	}
+	if len(inputs) == 0 {
+		return ExitInputErr, fmt.Errorf("no readable input")
+	}
+	code, err := analyzeInputs(ctx, o, inputs)
+	if err == nil && code == ExitOK && len(errs) > 0 {
+		code = ExitInputErr
+	}
+	return code, err
+}
+
+func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input) (int, error) {
+	cfg, err := o.pipelineConfig(inputs)
+	if err != nil {
+		return ExitUsage, err
+	}
+	failOn, minSev, err := o.severities()
+	if err != nil {
+		return ExitUsage, err
+	}
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		return ExitUsage, UsageError{err}
+	}
+	var mu sync.Mutex
+	var alerts []event.Alert
+	emit := func(a event.Alert) {
+		mu.Lock()
+		alerts = append(alerts, a)
+		mu.Unlock()
+	}
+	stop := startProgress(o, p)
+	res, err := p.Run(ctx, emit)
+	stop()
+	if err != nil {
+		return ExitInputErr, err
+	}
+	ranked := correlate.Correlate(alerts)
+	if err := o.write(ranked, minSev); err != nil {
+		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
+	}
+	if !o.Quiet {
+		report.Summary(o.Stderr, res, ranked, len(alerts))
+	}
+	return exitCode(res, ranked, failOn), nil
+}
+
+func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config, error) {
+	reg := NewRegistry()
+	enabled, err := SelectDetectors(reg, o.Only, o.Disable, o.Set)
+	if err != nil {
+		return pipeline.Config{}, err
+	}
+	loc := time.Local
+	if o.TZ != "" {
+		l, err := time.LoadLocation(o.TZ)
+		if err != nil {
+			return pipeline.Config{}, usagef("--tz %q: %v", o.TZ, err)
+		}
+		loc = l
+	}
+	if o.Year != 0 && (o.Year < 1970 || o.Year > 9999) {
+		return pipeline.Config{}, usagef("--year %d: out of range", o.Year)
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Output != "text" && o.Output != "json" {
+		return pipeline.Config{}, usagef("--format %q: want text or json", o.Output)
+	}
+	return pipeline.Config{
+		Inputs:      inputs,
+		Stdin:       o.Stdin,
+		Formats:     NewFormats(),
+		InputFormat: o.InputFormat,
+		Parse:       parse.Options{Year: o.Year, Location: loc, Now: o.Now},
+		Detectors:   enabled,
+		Workers:     workers,
+	}, nil
+}
+
+func (o *AnalyzeOptions) severities() (failOn, minSev int, err error) {
+	if o.FailOn != "" {
+		v, ok := event.ParseSeverity(o.FailOn)
+		if !ok {
+			return 0, 0, usagef("--fail-on %q: want low, medium, high, critical or 1–100", o.FailOn)
+		}
+		failOn = v
+	}
+	ms := o.MinSeverity
+	if ms == "" {
+		ms = "low"
+	}
+	v, ok := event.ParseSeverity(ms)
+	if !ok {
+		return 0, 0, usagef("--min-severity %q: want info, low, medium, high, critical or 1–100", ms)
+	}
+	return failOn, v, nil
+}
+
+func (o *AnalyzeOptions) write(ranked []correlate.EntityRisk, minSev int) error {
+	if o.Output == "json" {
+		return alert.WriteJSON(o.Stdout, ranked, minSev)
+	}
+	return report.Text(o.Stdout, ranked, report.TextOptions{
+		Color:       colorOn(o.Color, o.StdoutTTY),
+		Top:         o.Top,
+		MinSeverity: minSev,
+		Samples:     o.Samples,
+	})
+}
+
+func colorOn(mode string, tty bool) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return tty
+}
+
+func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn int) int {
+	if res.InputError {
+		return ExitInputErr
+	}
+	if failOn > 0 {
+		for i := range ranked {
+			if ranked[i].Severity >= failOn {
+				return ExitFailOn
+			}
+		}
+	}
+	return ExitOK
+}

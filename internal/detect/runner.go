@@ -1,0 +1,373 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"sync"
+	"time"
+
+	"winnow/internal/event"
+)
+
+// Enabled is one detector to run: its spec and the parameter values.
+type Enabled struct {
+	Spec   *Spec
+	Params Params
+}
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	Workers    int // shards, one goroutine each (default 1)
+	BatchSize  int // events per message to a shard (default 512)
+	QueueDepth int // messages buffered per shard (default 8)
+	// Tick is how far the watermark must advance (in event time) before
+	// the Runner tells every shard to Advance (default 1m).
+	Tick time.Duration
+	// Lateness is how far behind the newest event the watermark trails, so
+	// slightly out-of-order events still fall inside open windows (default 1m).
+	Lateness time.Duration
+}
+
+// Runner shards events by entity key across worker goroutines, each with
+// its own instances of every enabled detector.
+//
+// Contract: Submit and Close are called from one goroutine (the producer),
+// with events in event-time order (small disorder within Lateness is
+// tolerated). Emit is called concurrently from the shard goroutines and must
+// be safe for that. After Close returns, no more Emit calls happen and Stats
+// is final.
+type Runner struct {
+	cfg      RunnerConfig
+	enabled  []Enabled
+	emit     Emit
+	seed     maphash.Seed
+	shards   []*shard
+	pending  [][]routed // per shard, being filled by Submit
+	free     chan []routed
+	route    routeTable
+	wm       time.Time // last watermark sent
+	maxSeen  time.Time
+	wg       sync.WaitGroup
+	ctx      context.Context
+	closed   bool
+	routeBuf []uint8
+}
+
+// routed is an event bound for one shard with the keys it is routed by.
+type routed struct {
+	ev   event.Event
+	keys uint8 // bit k set: the shard owns the event's value for Key k
+}
+
+type message struct {
+	batch   []routed
+	advance time.Time // non-zero: call Advance after the batch
+	flush   bool      // end of input: Flush every detector and stop
+}
+
+// routeTable says, per key, which kinds/actions any detector on that key
+// wants, so events nobody needs are never routed.
+type routeTable struct {
+	keys    []Key
+	kinds   [KeyCount][256]bool
+	actions [KeyCount][event.ActionCount]bool
+	anyAct  [KeyCount][256]bool // some detector on this key and kind takes every action
+}
+
+type shard struct {
+	in    chan message
+	dets  []instance
+	stats []Stats
+}
+
+type instance struct {
+	d       Detector
+	key     Key
+	kinds   [256]bool
+	actions [event.ActionCount]bool
+	anyAct  bool
+}
+
+// NewRunner builds the shards and starts their goroutines. emit receives
+// every finding.
+func NewRunner(ctx context.Context, cfg RunnerConfig, enabled []Enabled, emit Emit) (*Runner, error) {
+	cfg = cfg.withDefaults()
+	r := &Runner{cfg: cfg, enabled: enabled, emit: emit, seed: maphash.MakeSeed(), ctx: ctx}
+	r.route = buildRoutes(enabled)
+	r.free = make(chan []routed, cfg.Workers*(cfg.QueueDepth+2))
+	for i := 0; i < cfg.Workers; i++ {
+		sh := &shard{in: make(chan message, cfg.QueueDepth)}
+		for _, en := range enabled {
+			d, err := en.Spec.New(en.Params)
+			if err != nil {
+				return nil, fmt.Errorf("cannot start detector %s: %w", en.Spec.Name, err)
+			}
+			sh.dets = append(sh.dets, newInstance(d, en.Spec))
+		}
+		sh.stats = make([]Stats, len(enabled))
+		r.shards = append(r.shards, sh)
+		r.pending = append(r.pending, nil)
+	}
+	r.routeBuf = make([]uint8, cfg.Workers)
+	for _, sh := range r.shards {
+		r.wg.Add(1)
+		go r.work(sh)
+	}
+	return r, nil
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 512
+	}
+	if c.QueueDepth <= 0 {
+		c.QueueDepth = 8
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Minute
+	}
+	if c.Lateness <= 0 {
+		c.Lateness = time.Minute
+	}
+	return c
+}
+
+func newInstance(d Detector, s *Spec) instance {
+	in := instance{d: d, key: s.Key, anyAct: len(s.Actions) == 0}
+	for _, k := range s.Kinds {
+		in.kinds[k] = true
+	}
+	for _, a := range s.Actions {
+		in.actions[a] = true
+	}
+	return in
+}
+
+func buildRoutes(enabled []Enabled) routeTable {
+	var rt routeTable
+	seen := [KeyCount]bool{}
+	for _, en := range enabled {
+		k := en.Spec.Key
+		if !seen[k] {
+			seen[k] = true
+			rt.keys = append(rt.keys, k)
+		}
+		for _, kind := range en.Spec.Kinds {
+			rt.kinds[k][kind] = true
+			if len(en.Spec.Actions) == 0 {
+				rt.anyAct[k][kind] = true
+			}
+		}
+		for _, a := range en.Spec.Actions {
+			rt.actions[k][a] = true
+		}
+	}
+	return rt
+}
+
+// wants reports whether some detector on key k takes ev.
+func (rt *routeTable) wants(k Key, ev *event.Event) bool {
+	if !rt.kinds[k][ev.Kind] {
+		return false
+	}
+	return rt.anyAct[k][ev.Kind] || (int(ev.Action) < event.ActionCount && rt.actions[k][ev.Action])
+}
+
+// Submit routes a batch of events to the shards. The events are copied; the
+// caller may reuse the slice.
+func (r *Runner) Submit(evs []event.Event) error {
+	for i := range evs {
+		if err := r.submitOne(&evs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Runner) submitOne(ev *event.Event) error {
+	masks := r.routeBuf
+	clear(masks)
+	for _, k := range r.route.keys {
+		if !r.route.wants(k, ev) {
+			continue
+		}
+		h, ok := r.keyHash(k, ev)
+		if !ok {
+			continue
+		}
+		masks[h%uint64(len(r.shards))] |= 1 << k
+	}
+	for s, m := range masks {
+		if m == 0 {
+			continue
+		}
+		if r.pending[s] == nil {
+			r.pending[s] = r.getBatch()
+		}
+		r.pending[s] = append(r.pending[s], routed{ev: *ev, keys: m})
+		if len(r.pending[s]) >= r.cfg.BatchSize {
+			if err := r.send(s, message{batch: r.pending[s]}); err != nil {
+				return err
+			}
+			r.pending[s] = nil
+		}
+	}
+	if ev.Time.After(r.maxSeen) {
+		r.maxSeen = ev.Time
+		if wm := r.maxSeen.Add(-r.cfg.Lateness); wm.Sub(r.wm) >= r.cfg.Tick {
+			return r.advance(wm)
+		}
+	}
+	return nil
+}
+
+// keyHash hashes the event's value for key k without allocating.
+func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
+	switch k {
+	case KeySourceIP:
+		if !ev.SrcIP.IsValid() {
+			return 0, false
+		}
+		b := ev.SrcIP.As16()
+		return maphash.Bytes(r.seed, b[:]), true
+	case KeyUser:
+		if ev.User == "" {
+			return 0, false
+		}
+		return maphash.String(r.seed, ev.User), true
+	case KeyHost:
+		if ev.Host == "" {
+			return 0, false
+		}
+		return maphash.String(r.seed, ev.Host), true
+	}
+	return 0, false
+}
+
+// Advance moves the watermark to t on every shard (flushing pending events
+// first). Producers call it when input is idle; Submit calls it as event
+// time moves.
+func (r *Runner) Advance(t time.Time) error { return r.advance(t) }
+
+func (r *Runner) advance(wm time.Time) error {
+	if !wm.After(r.wm) {
+		return nil
+	}
+	r.wm = wm
+	for s := range r.shards {
+		if err := r.send(s, message{batch: r.pending[s], advance: wm}); err != nil {
+			return err
+		}
+		r.pending[s] = nil
+	}
+	return nil
+}
+
+func (r *Runner) getBatch() []routed {
+	select {
+	case b := <-r.free:
+		return b[:0]
+	default:
+		return make([]routed, 0, r.cfg.BatchSize)
+	}
+}
+
+func (r *Runner) putBatch(b []routed) {
+	if b == nil {
+		return
+	}
+	clear(b) // drop references to input buffers
+	select {
+	case r.free <- b[:0]:
+	default:
+	}
+}
+
+func (r *Runner) send(s int, m message) error {
+	select {
+	case r.shards[s].in <- m:
+		return nil
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+}
+
+// Close sends pending events, flushes every detector and waits for the
+// shards to finish. It returns the context's error if it was cancelled.
+func (r *Runner) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var err error
+	for s := range r.shards {
+		if e := r.send(s, message{batch: r.pending[s], flush: true}); e != nil && err == nil {
+			err = e
+		}
+		r.pending[s] = nil
+	}
+	r.wg.Wait()
+	return err
+}
+
+func (r *Runner) work(sh *shard) {
+	defer r.wg.Done()
+	for {
+		var m message
+		var ok bool
+		select {
+		case m, ok = <-sh.in:
+			if !ok {
+				return
+			}
+		case <-r.ctx.Done():
+			return
+		}
+		sh.process(m.batch, r.emit)
+		r.putBatch(m.batch)
+		if !m.advance.IsZero() {
+			for i := range sh.dets {
+				sh.dets[i].d.Advance(m.advance, r.emit)
+			}
+		}
+		if m.flush {
+			for i := range sh.dets {
+				sh.dets[i].d.Flush(r.emit)
+				sh.stats[i] = sh.dets[i].d.Stats()
+			}
+			return
+		}
+	}
+}
+
+func (sh *shard) process(batch []routed, emit Emit) {
+	for i := range batch {
+		rt := &batch[i]
+		for j := range sh.dets {
+			in := &sh.dets[j]
+			if rt.keys&(1<<in.key) == 0 || !in.kinds[rt.ev.Kind] {
+				continue
+			}
+			if !in.anyAct && (int(rt.ev.Action) >= event.ActionCount || !in.actions[rt.ev.Action]) {
+				continue
+			}
+			in.d.Observe(&rt.ev, emit)
+		}
+	}
+}
+
+// Stats returns each enabled detector's counters summed over shards, by
+// spec name. Final after Close.
+func (r *Runner) Stats() map[string]Stats {
+	out := make(map[string]Stats, len(r.enabled))
+	for _, sh := range r.shards {
+		for i, en := range r.enabled {
+			out[en.Spec.Name] = out[en.Spec.Name].Add(sh.stats[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,87 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"winnow/internal/correlate"
+	"winnow/internal/pipeline"
+)
+
+// Summary writes the end-of-run lines (for stderr): one line of totals,
+// then per-input problems with file:line samples, then detector state that
+// was shed because of caps.
+func Summary(w io.Writer, res *pipeline.Result, ranked []correlate.EntityRisk, nFindings int) {
+	secs := res.Elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(res.Lines) / secs
+	}
+	fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %d findings on %d entities, %.2fs, %s lines/s\n",
+		group(res.Lines), group(res.Events), group(res.Malformed), nFindings, len(ranked), secs, group(int64(rate)))
+	for _, in := range res.Inputs {
+		writeInput(w, &in)
+	}
+	writeShed(w, res)
+}
+
+func writeInput(w io.Writer, in *pipeline.InputStats) {
+	if in.Err != nil {
+		fmt.Fprintf(w, "winnow: error: %v\n", in.Err)
+	}
+	var notes []string
+	if in.Malformed > 0 {
+		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))
+	}
+	if in.Truncated > 0 {
+		notes = append(notes, fmt.Sprintf("%s over-long lines truncated", group(in.Truncated)))
+	}
+	if in.Binary > 0 {
+		notes = append(notes, fmt.Sprintf("%s lines with binary bytes", group(in.Binary)))
+	}
+	if in.RepeatCapped > 0 {
+		notes = append(notes, fmt.Sprintf("%s repeats not expanded (cap)", group(in.RepeatCapped)))
+	}
+	if in.Format == "empty" {
+		notes = append(notes, "empty input")
+	}
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "winnow: %s (%s): %s\n", in.Name, in.Format, strings.Join(notes, ", "))
+	for _, s := range in.Samples {
+		fmt.Fprintf(w, "    %s:%d: %s\n", s.File, s.Line, s.Text)
+	}
+}
+
+func writeShed(w io.Writer, res *pipeline.Result) {
+	names := make([]string, 0, len(res.Detectors))
+	for n, st := range res.Detectors {
+		if st.Shed > 0 {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "winnow: %s: state cap reached, %s entities shed (raise max_entities with --set %s.max_entities=N)\n",
+			n, group(res.Detectors[n].Shed), n)
+	}
+}
+
+// group formats n with thousands separators.
+func group(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
