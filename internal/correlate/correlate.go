@@ -5,10 +5,14 @@
 // Risk formula (documented in the README):
 //
 //	weight(f) = score(f) × severity(f)/100         each finding, in [0,1]
-//	own(E)    = 1 − Π_f∈E (1 − weight(f))           noisy-OR over E's findings
+//	rule(E,r) = max_{f∈E, rule f = r} weight(f)     repeats of one rule: the strongest
+//	own(E)    = 1 − Π_r (1 − rule(E,r))            noisy-OR over E's distinct rules
 //	risk(E)   = 1 − (1 − own(E)) × Π_L (1 − ½·own(L))
 //
-// where L ranges over the entities linked to E. A linked entity's risk
+// where L ranges over the entities linked to E. Different rules are
+// independent evidence and combine; repeated episodes of one rule are the
+// same kind of evidence, so they count once at their strongest (ten small
+// scans do not outrank one huge brute force). A linked entity's risk
 // counts half: it is indirect evidence. Entities are ranked by the band of
 // their highest severity, then risk, then number of findings, then name.
 package correlate
@@ -70,18 +74,24 @@ func Correlate(alerts []event.Alert) []EntityRisk {
 
 func summarise(er *EntityRisk) {
 	sort.Slice(er.Findings, func(i, j int) bool { return findingLess(&er.Findings[i], &er.Findings[j]) })
-	rest := 1.0
+	strongest := map[string]float64{}
 	for _, f := range er.Findings {
 		if f.Severity > er.Severity {
 			er.Severity = f.Severity
 		}
-		rest *= 1 - clamp01(f.Score)*float64(f.Severity)/100
+		if w := clamp01(f.Score) * float64(f.Severity) / 100; w > strongest[f.Rule] {
+			strongest[f.Rule] = w
+		}
 		if er.Start.IsZero() || f.Start.Before(er.Start) {
 			er.Start = f.Start
 		}
 		if f.End.After(er.End) {
 			er.End = f.End
 		}
+	}
+	rest := 1.0
+	for _, w := range strongest {
+		rest *= 1 - w
 	}
 	er.Own = 1 - rest
 }

@@ -88,6 +88,10 @@ type Event struct {
 	Count int32
 	// InvalidUser is set when the record says the account does not exist.
 	InvalidUser bool
+	// Preauth is set when sshd marks the record "[preauth]": the
+	// connection had not authenticated (a key-only server logs a failed
+	// guess only as a preauth disconnect).
+	Preauth bool
 
 	Ref Ref
 	Raw []byte // the whole input line, without line terminator; see Ownership

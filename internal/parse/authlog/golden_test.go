@@ -36,6 +36,7 @@ type goldenEvent struct {
 	Command     string `json:"command,omitempty"`
 	Unit        string `json:"unit,omitempty"`
 	InvalidUser bool   `json:"invalid_user,omitempty"`
+	Preauth     bool   `json:"preauth,omitempty"`
 	Count       int32  `json:"count,omitempty"`
 	Msg         string `json:"msg,omitempty"`
 }
@@ -99,7 +100,7 @@ func toGolden(n int, ev *event.Event, err error) goldenEvent {
 	}
 	g.SrcPort = ev.SrcPort
 	g.User, g.TargetUser, g.Method, g.Command, g.Unit = ev.User, ev.TargetUser, ev.Method, ev.Command, ev.Unit
-	g.InvalidUser, g.Count, g.Msg = ev.InvalidUser, ev.Count, string(ev.Msg)
+	g.InvalidUser, g.Preauth, g.Count, g.Msg = ev.InvalidUser, ev.Preauth, ev.Count, string(ev.Msg)
 	return g
 }
 

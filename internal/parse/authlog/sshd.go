@@ -12,6 +12,7 @@ func (p *Parser) sshd(msg []byte, ev *event.Event) {
 	if len(m) == 0 {
 		return
 	}
+	ev.Preauth = len(m) != len(msg)
 	switch m[0] {
 	case 'A':
 		if rest, ok := trimPrefix(m, "Accepted "); ok {

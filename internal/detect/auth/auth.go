@@ -1,0 +1,276 @@
+// Package auth holds the detectors of Linux authentication activity (sshd,
+// PAM, sudo, su, account tools, systemd): brute force, password spray,
+// distributed attacks on one account, success after failures, invalid-user
+// enumeration, root login attempts, account changes, sensitive sudo, sudo
+// failures, first-seen sources, unusual login hours and service failures.
+//
+// Every detector is registered with a Spec (name, key, parameters with
+// defaults and the reasoning behind them). State is per entity in a
+// detect.Table: it expires in event time and is capped; what a cap sheds is
+// counted in Stats and, where an episode was open, still reported.
+//
+// Episodes: most detectors group an entity's events into episodes that
+// end after episode_gap of event time without activity. A finding is
+// emitted when its episode ends (the watermark passes last+gap, or end of
+// input), so it carries the whole episode's numbers. Compromise findings
+// (success after failures) are emitted at once, at the successful login.
+package auth
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+
+	"winnow/internal/detect"
+	"winnow/internal/event"
+)
+
+// Register adds every auth detector to r.
+func Register(r *detect.Registry) {
+	for _, s := range Specs() {
+		r.MustRegister(s)
+	}
+}
+
+// Specs returns the auth detector specs.
+func Specs() []detect.Spec {
+	return []detect.Spec{
+		bruteForceSpec(),
+		passwordSpraySpec(),
+		invalidUserSpec(),
+		rootLoginSpec(),
+		successAfterFailuresSpec(),
+		accountTakeoverSpec(),
+		distributedSpec(),
+		newSourceSpec(),
+		unusualHourSpec(),
+		sudoSensitiveSpec(),
+		sudoFailureSpec(),
+		accountChangeSpec(),
+		serviceFailuresSpec(),
+	}
+}
+
+// Common parameters.
+var (
+	paramMaxEntities = detect.Param{Name: "max_entities", Default: "50000",
+		Doc: "entities tracked per shard; beyond it the least recently active is shed (counted)"}
+	paramSamples = detect.Param{Name: "samples", Default: "5",
+		Doc: "evidence lines kept per finding"}
+)
+
+func gapParam(def, why string) detect.Param {
+	return detect.Param{Name: "episode_gap", Default: def, Doc: "an episode ends after this much event time without activity; " + why}
+}
+
+// common are the parameters every episode detector reads.
+type common struct {
+	gap      time.Duration
+	max      int
+	samples  int
+	maxNames int
+}
+
+func readCommon(p detect.Params) (common, error) {
+	var c common
+	var err error
+	if c.gap, err = p.Duration("episode_gap"); err != nil {
+		return c, err
+	}
+	if c.max, err = p.Int("max_entities"); err != nil {
+		return c, err
+	}
+	if c.samples, err = p.Int("samples"); err != nil {
+		return c, err
+	}
+	if c.gap <= 0 || c.max < 1 || c.samples < 0 {
+		return c, errParam("episode_gap > 0, max_entities ≥ 1 and samples ≥ 0 are required")
+	}
+	c.maxNames = 4096
+	return c, nil
+}
+
+type paramError string
+
+func (e paramError) Error() string { return string(e) }
+
+func errParam(s string) error { return paramError(s) }
+
+// positive reads integer parameters that must be ≥ 1.
+func positive(p detect.Params, names ...string) ([]int, error) {
+	out := make([]int, len(names))
+	for i, n := range names {
+		v, err := p.Int(n)
+		if err != nil {
+			return nil, err
+		}
+		if v < 1 {
+			return nil, errParam("parameter " + n + " must be at least 1")
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// samples keeps the first few evidence lines of an episode and counts all.
+type samples struct {
+	list []event.Sample
+}
+
+func (s *samples) add(ev *event.Event, max int) {
+	if len(s.list) < max {
+		s.list = append(s.list, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	}
+}
+
+// take hands the samples over (the alert owns them afterwards).
+func (s *samples) take() []event.Sample {
+	l := s.list
+	s.list = nil
+	return l
+}
+
+// counted is a set of keys with a count each, cheap for the common case of
+// a few keys (inline) and bounded for the attacker's case (a map up to a
+// cap; keys beyond it are counted in over but not kept).
+type counted[K comparable] struct {
+	few  [4]K
+	fewN [4]int32
+	n    uint8
+	more map[K]int32
+	over int32
+}
+
+// add counts k and reports whether k is new.
+func (c *counted[K]) add(k K, by int32, max int) bool {
+	for i := 0; i < int(c.n); i++ {
+		if c.few[i] == k {
+			c.fewN[i] += by
+			return false
+		}
+	}
+	if c.n < uint8(len(c.few)) {
+		c.few[c.n], c.fewN[c.n] = k, by
+		c.n++
+		return true
+	}
+	if _, ok := c.more[k]; ok {
+		c.more[k] += by
+		return false
+	}
+	if len(c.more)+len(c.few) >= max {
+		c.over++
+		return true
+	}
+	if c.more == nil {
+		c.more = make(map[K]int32, 8)
+	}
+	c.more[k] = by
+	return true
+}
+
+// get returns k's count.
+func (c *counted[K]) get(k K) int32 {
+	for i := 0; i < int(c.n); i++ {
+		if c.few[i] == k {
+			return c.fewN[i]
+		}
+	}
+	return c.more[k]
+}
+
+// distinct is how many distinct keys were added (including those beyond
+// the cap).
+func (c *counted[K]) distinct() int { return int(c.n) + len(c.more) + int(c.over) }
+
+// each visits the kept keys.
+func (c *counted[K]) each(fn func(k K, n int32)) {
+	for i := 0; i < int(c.n); i++ {
+		fn(c.few[i], c.fewN[i])
+	}
+	for k, n := range c.more {
+		fn(k, n)
+	}
+}
+
+// kv is a key with its count, for ranked evidence lists.
+type kv struct {
+	Key   string `json:"name"`
+	Count int32  `json:"count"`
+}
+
+// top returns the n keys with the highest counts (ties by key), rendered
+// with str.
+func top[K comparable](c *counted[K], n int, str func(K) string) []kv {
+	var all []kv
+	c.each(func(k K, v int32) { all = append(all, kv{str(k), v}) })
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].Count != all[j].Count {
+			return all[i].Count > all[j].Count
+		}
+		return all[i].Key < all[j].Key
+	})
+	if len(all) > n {
+		all = all[:n]
+	}
+	return all
+}
+
+func names(l []kv) []string {
+	out := make([]string, len(l))
+	for i, e := range l {
+		out[i] = e.Key
+	}
+	return out
+}
+
+func ident(s string) string { return s }
+
+// addrKey is an address as a comparable, allocation-free map key.
+type addrKey [16]byte
+
+func keyOf(a netip.Addr) addrKey { return a.As16() }
+
+func (k addrKey) addr() netip.Addr { return netip.AddrFrom16(k).Unmap() }
+
+func (k addrKey) String() string { return k.addr().String() }
+
+func addrFromKey(s string) netip.Addr {
+	var k addrKey
+	copy(k[:], s)
+	return k.addr()
+}
+
+// strength maps observed/threshold to a confidence in [0.05, 1]: 0.5 at
+// the threshold, rising on a log scale to 1 at a thousand times it, so
+// that ranking still separates a 500-try source from a 10,000-try one.
+func strength(observed, threshold float64) float64 {
+	if observed <= 0 || threshold <= 0 {
+		return 0.05
+	}
+	s := 0.5 + 0.5*math.Log10(observed/threshold)/3
+	return math.Max(0.05, math.Min(1, s))
+}
+
+func unix(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func minutes(a, b int64) float64 { return float64(b-a) / float64(time.Minute) }
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+func userEntities(l []kv) []event.Entity {
+	out := make([]event.Entity, 0, len(l))
+	for _, e := range l {
+		out = append(out, event.Entity{Type: event.EntityUser, Value: e.Key})
+	}
+	return out
+}

@@ -1,0 +1,489 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"winnow/internal/detect"
+	"winnow/internal/event"
+)
+
+// srcState is what one remote source did during an episode.
+type srcState struct {
+	fails     int32           // password/key tries that failed (sshd's Failed lines; method none excluded)
+	pam       int32           // PAM authentication failures (the only record in PAM-only logs)
+	successes int32           // logins that succeeded
+	users     counted[string] // failures per existing account
+	pamUsers  counted[string] // PAM failures per account
+	invalid   counted[string] // distinct names the server called invalid
+	hosts     counted[string] // hosts the source talked to
+	alerted   counted[string] // accounts a compromise was already reported for
+	preauth   int32           // connections that ended before authentication
+	lastPID   int32           // sshd process of the last preauth disconnect counted
+	recent    ring            // the latest failure lines (compromise evidence)
+	firstOK   event.Sample    // first success line (for compromise evidence)
+	okUsers   counted[string] // accounts logged into
+}
+
+// attempts is the number of authentication attempts, counting each once
+// whether the input logs sshd's Failed lines, PAM's, or both; a server
+// that accepts keys only logs a failed guess as a connection that ended
+// before authentication, so those count as attempts too.
+func (s *srcState) attempts() int32 { return max(s.fails, s.pam, s.preauth) }
+
+// byConnections says the attempts were counted from preauth disconnects.
+func (s *srcState) byConnections() bool { return s.preauth > s.fails && s.preauth > s.pam }
+
+// sourceDetector is the shared per-source machinery; rules differ in the
+// actions they take and in judge (called at episode end) and onSuccess.
+type sourceDetector struct {
+	rule       string
+	techniques []string
+	c          common
+	eps        *episodes[srcState]
+	key        addrKey
+	keepRecent bool
+	judge      func(ip string, e *ep[srcState]) (event.Alert, bool)
+	onSuccess  func(ev *event.Event, e *ep[srcState], emit detect.Emit)
+}
+
+func newSourceDetector(rule string, tech []string, c common) *sourceDetector {
+	d := &sourceDetector{rule: rule, techniques: tech, c: c}
+	d.eps = newEpisodes(c, d.end)
+	return d
+}
+
+// relevant says whether ev is something a source rule counts; other events
+// must not extend an episode.
+func relevant(ev *event.Event) bool {
+	switch ev.Action {
+	case event.ActLoginFailure:
+		return ev.Method != "none"
+	case event.ActAuthFailurePAM, event.ActInvalidUser, event.ActLoginSuccess, event.ActMaxAuthAttempts:
+		return true
+	case event.ActDisconnected, event.ActConnectionClosed:
+		return ev.Preauth
+	}
+	return false
+}
+
+func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
+	if !ev.SrcIP.IsValid() || !relevant(ev) {
+		return
+	}
+	d.key = keyOf(ev.SrcIP)
+	e := d.eps.touch(d.key[:], ev.Time, emit)
+	s := &e.v
+	max := d.c.maxNames
+	switch ev.Action {
+	case event.ActLoginFailure:
+		s.fails++
+		switch {
+		case ev.User == "":
+		case ev.InvalidUser:
+			s.invalid.add(ev.User, 1, max)
+		default:
+			s.users.add(ev.User, 1, max)
+		}
+		if d.keepRecent {
+			s.recent.push(ev, d.c.samples)
+		}
+	case event.ActAuthFailurePAM:
+		s.pam++
+		if ev.User != "" {
+			s.pamUsers.add(ev.User, 1, max)
+		}
+	case event.ActInvalidUser:
+		s.invalid.add(ev.User, 0, max)
+	case event.ActDisconnected, event.ActConnectionClosed:
+		// One connection may log two preauth lines (Received disconnect,
+		// Disconnected): count it once per sshd process.
+		if ev.PID != 0 && ev.PID == s.lastPID {
+			return
+		}
+		s.lastPID = ev.PID
+		s.preauth++
+	case event.ActLoginSuccess:
+		s.successes++
+		s.okUsers.add(ev.User, 1, max)
+		if s.firstOK.Text == "" {
+			s.firstOK = event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}
+		}
+		if d.onSuccess != nil {
+			d.onSuccess(ev, e, emit)
+		}
+		return
+	}
+	if ev.Host != "" {
+		s.hosts.add(ev.Host, 1, 64)
+	}
+	e.smp.add(ev, d.c.samples)
+}
+
+func (d *sourceDetector) Advance(t time.Time, emit detect.Emit) { d.eps.advance(t, emit) }
+func (d *sourceDetector) Flush(emit detect.Emit)                { d.eps.flush(emit) }
+func (d *sourceDetector) Stats() detect.Stats                   { return d.eps.stats() }
+
+func (d *sourceDetector) end(key string, e *ep[srcState], emit detect.Emit) {
+	if d.judge == nil {
+		return
+	}
+	if a, ok := d.judge(key, e); ok {
+		emit(a)
+	}
+}
+
+// alert starts a finding about the source key.
+func (d *sourceDetector) alert(key string, e *ep[srcState]) event.Alert {
+	ip := addrFromKey(key)
+	a := base(d.rule, d.techniques, event.Entity{Type: event.EntityIP, Value: ip.String()}, e)
+	a.SourceIP = ip
+	return a
+}
+
+// evidence is the numbers every source finding shows.
+func (d *sourceDetector) evidence(e *ep[srcState]) map[string]any {
+	s := &e.v
+	ev := map[string]any{
+		"attempts":            s.attempts(),
+		"failed_logins":       s.fails,
+		"pam_failures":        s.pam,
+		"preauth_disconnects": s.preauth,
+		"accounts":            s.users.distinct(),
+		"invalid_users":       s.invalid.distinct(),
+		"successful_logins":   s.successes,
+		"duration_minutes":    round2(minutes(e.start, e.last)),
+		"hosts":               names(top(&s.hosts, 10, ident)),
+	}
+	if m := minutes(e.start, e.last); m >= 1 {
+		ev["attempts_per_minute"] = round2(float64(s.attempts()) / m)
+	}
+	if l := top(&s.users, 10, ident); len(l) > 0 {
+		ev["top_accounts"] = l
+	}
+	if l := top(&s.invalid, 10, ident); len(l) > 0 {
+		ev["invalid_user_sample"] = names(l)
+	}
+	return ev
+}
+
+func sourceSpec(name, summary string, tech []string, actions []event.Action, extra []detect.Param,
+	build func(d *sourceDetector, p detect.Params) error) detect.Spec {
+	params := append([]detect.Param{
+		gapParam("1h", "an hour covers slow attacks (one try every few minutes) without merging unrelated days"),
+		paramMaxEntities, paramSamples,
+	}, extra...)
+	return detect.Spec{
+		Name: name, Summary: summary, Key: detect.KeySourceIP,
+		Kinds: []event.Kind{event.KindAuth}, Actions: actions, Techniques: tech, Params: params,
+		New: func(p detect.Params) (detect.Detector, error) {
+			c, err := readCommon(p)
+			if err != nil {
+				return nil, err
+			}
+			d := newSourceDetector(name, tech, c)
+			if err := build(d, p); err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+	}
+}
+
+var failureActions = []event.Action{event.ActLoginFailure, event.ActAuthFailurePAM, event.ActInvalidUser,
+	event.ActMaxAuthAttempts, event.ActDisconnected, event.ActConnectionClosed}
+
+func bruteForceSpec() detect.Spec {
+	return sourceSpec("auth.brute_force",
+		"one source makes many failed authentication attempts (any accounts) in an episode",
+		[]string{"T1110.001"}, failureActions,
+		[]detect.Param{{Name: "threshold", Default: "20",
+			Doc: "attempts per episode; Internet background noise is 1–6 tries per address and fail2ban bans at 5 in 10 min, so 20 keeps findings to sources that persist; severity is high from 10× the threshold"}},
+		func(d *sourceDetector, p detect.Params) error {
+			v, err := positive(p, "threshold")
+			if err != nil {
+				return err
+			}
+			th := v[0]
+			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
+				n := int(e.v.attempts())
+				if n < th {
+					return event.Alert{}, false
+				}
+				a := d.alert(key, e)
+				a.Severity = event.SeverityMedium
+				if n >= 10*th {
+					a.Severity = event.SeverityHigh
+				}
+				a.Score = strength(float64(n), float64(th))
+				a.Evidence = d.evidence(e)
+				a.Evidence["threshold"] = th
+				accts := top(&e.v.users, 10, ident)
+				a.Related = userEntities(accts)
+				a.Description = fmt.Sprintf("%s made %d failed login attempts in %s against %s (threshold %d)",
+					a.Entity.Value, n, span(e), describeTargets(&e.v), th)
+				if e.v.byConnections() {
+					a.Description = fmt.Sprintf("%s opened %d SSH connections that ended unauthenticated in %s (failed guesses against a key-only or rate-limited server; names seen: %s; threshold %d)",
+						a.Entity.Value, n, span(e), describeTargets(&e.v), th)
+				}
+				return a, true
+			}
+			return nil
+		})
+}
+
+func passwordSpraySpec() detect.Spec {
+	return sourceSpec("auth.password_spray",
+		"one source tries many existing accounts with few passwords each",
+		[]string{"T1110.003"}, []event.Action{event.ActLoginFailure, event.ActAuthFailurePAM},
+		[]detect.Param{
+			{Name: "min_accounts", Default: "10", Doc: "distinct existing accounts failed from one source; real users mistype one account, not ten"},
+			{Name: "max_per_account", Default: "5", Doc: "average tries per account at most this (more is brute force, reported by auth.brute_force)"},
+		},
+		func(d *sourceDetector, p detect.Params) error {
+			v, err := positive(p, "min_accounts", "max_per_account")
+			if err != nil {
+				return err
+			}
+			minAcc, maxPer := v[0], v[1]
+			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
+				s := &e.v
+				n := s.users.distinct()
+				if n < minAcc {
+					return event.Alert{}, false
+				}
+				valid := int(s.fails - int32(s.invalidFails()))
+				per := float64(valid) / float64(n)
+				if per > float64(maxPer) {
+					return event.Alert{}, false
+				}
+				a := d.alert(key, e)
+				a.Severity = event.SeverityMedium
+				if n >= 5*minAcc {
+					a.Severity = event.SeverityHigh
+				}
+				a.Score = strength(float64(n), float64(minAcc))
+				a.Evidence = d.evidence(e)
+				a.Evidence["min_accounts"] = minAcc
+				a.Evidence["tries_per_account"] = round2(per)
+				a.Related = userEntities(top(&s.users, 10, ident))
+				a.Description = fmt.Sprintf("%s tried %d existing accounts with %.1f attempts each in %s (threshold %d accounts)",
+					a.Entity.Value, n, per, span(e), minAcc)
+				return a, true
+			}
+			return nil
+		})
+}
+
+// invalidFails is the number of failures against invalid names.
+func (s *srcState) invalidFails() int {
+	n := 0
+	s.invalid.each(func(_ string, c int32) { n += int(c) })
+	return n
+}
+
+func invalidUserSpec() detect.Spec {
+	return sourceSpec("auth.invalid_user_enumeration",
+		"one source tries many account names that do not exist (a user-list sweep)",
+		[]string{"T1110.001", "T1589.001"}, []event.Action{event.ActInvalidUser, event.ActLoginFailure},
+		[]detect.Param{{Name: "min_names", Default: "10",
+			Doc: "distinct invalid names per episode; a person mistypes their own name once or twice, scanners walk lists of hundreds"}},
+		func(d *sourceDetector, p detect.Params) error {
+			v, err := positive(p, "min_names")
+			if err != nil {
+				return err
+			}
+			th := v[0]
+			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
+				n := e.v.invalid.distinct()
+				if n < th {
+					return event.Alert{}, false
+				}
+				a := d.alert(key, e)
+				a.Severity = event.SeverityMedium
+				a.Score = strength(float64(n), float64(th))
+				a.Evidence = d.evidence(e)
+				a.Evidence["min_names"] = th
+				a.Description = fmt.Sprintf("%s tried %d account names that do not exist in %s (e.g. %s; threshold %d)",
+					a.Entity.Value, n, span(e), strings.Join(names(top(&e.v.invalid, 5, ident)), ", "), th)
+				return a, true
+			}
+			return nil
+		})
+}
+
+func rootLoginSpec() detect.Spec {
+	return sourceSpec("auth.root_login",
+		"a remote source tries to log in as root (or succeeds)",
+		[]string{"T1110.001", "T1078.003"}, []event.Action{event.ActLoginFailure, event.ActAuthFailurePAM, event.ActLoginSuccess},
+		[]detect.Param{{Name: "min_attempts", Default: "5",
+			Doc: "failed root logins per episode; root over SSH should be disabled, so a few tries are an attack, not a typo; a successful remote root login always reports"}},
+		func(d *sourceDetector, p detect.Params) error {
+			v, err := positive(p, "min_attempts")
+			if err != nil {
+				return err
+			}
+			th := v[0]
+			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
+				s := &e.v
+				fails := int(max(s.users.get("root"), s.pamUsers.get("root")))
+				ok := int(s.okUsers.get("root"))
+				if fails < th && ok == 0 {
+					return event.Alert{}, false
+				}
+				a := d.alert(key, e)
+				a.Severity = event.SeverityLow
+				a.Score = strength(float64(fails), float64(th))
+				a.Description = fmt.Sprintf("%s made %d failed root login attempts in %s (threshold %d)", a.Entity.Value, fails, span(e), th)
+				if ok > 0 {
+					a.Severity = event.SeverityMedium
+					a.Score = 0.8
+					a.Description = fmt.Sprintf("%s logged in as root over the network (%d times) after %d failed root attempts", a.Entity.Value, ok, fails)
+					if s.firstOK.Text != "" {
+						a.Samples = append(a.Samples, s.firstOK)
+					}
+				}
+				a.Evidence = d.evidence(e)
+				a.Evidence["root_failures"] = fails
+				a.Evidence["root_successes"] = ok
+				a.Evidence["min_attempts"] = th
+				a.User = "root"
+				a.Related = []event.Entity{{Type: event.EntityUser, Value: "root"}}
+				return a, true
+			}
+			return nil
+		})
+}
+
+func successAfterFailuresSpec() detect.Spec {
+	return sourceSpec("auth.success_after_failures",
+		"a source logs in after failing many times on that account, or after brute-forcing or spraying: a likely compromise",
+		[]string{"T1110", "T1078"}, []event.Action{event.ActLoginFailure, event.ActAuthFailurePAM, event.ActLoginSuccess},
+		[]detect.Param{
+			{Name: "min_failures", Default: "5", Doc: "failures on the account that then logs in, from the same source; a person who mistypes retries 1–3 times"},
+			{Name: "min_failures_any", Default: "20", Doc: "failures on any accounts from the source (brute force or spray) before a success on another account"},
+		},
+		func(d *sourceDetector, p detect.Params) error {
+			v, err := positive(p, "min_failures", "min_failures_any")
+			if err != nil {
+				return err
+			}
+			d.keepRecent = true
+			d.onSuccess = func(ev *event.Event, e *ep[srcState], emit detect.Emit) {
+				if a, ok := d.compromise(ev, e, v[0], v[1]); ok {
+					emit(a)
+				}
+			}
+			return nil
+		})
+}
+
+// compromise judges a successful login against the source's episode.
+func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, minAny int) (event.Alert, bool) {
+	s := &e.v
+	if ev.User == "" || s.alerted.get(ev.User) > 0 {
+		return event.Alert{}, false
+	}
+	onAcct := int(max(s.users.get(ev.User), s.pamUsers.get(ev.User)))
+	total := int(s.attempts())
+	var why string
+	switch {
+	case onAcct >= minAcct:
+		why = fmt.Sprintf("after %d failed attempts on that account from the same source (threshold %d)", onAcct, minAcct)
+	case total >= minAny:
+		why = fmt.Sprintf("after %d failed attempts on %s from the same source (threshold %d)",
+			total, plural(s.users.distinct()+s.invalid.distinct(), "account", "accounts"), minAny)
+	default:
+		return event.Alert{}, false
+	}
+	s.alerted.add(ev.User, 1, 64)
+	a := d.alert(string(d.key[:]), e)
+	a.End = ev.Time.UTC()
+	a.Severity = event.SeverityCritical
+	a.Score = max(strength(float64(onAcct), float64(minAcct)), strength(float64(total), float64(minAny)), 0.7)
+	a.User = ev.User
+	a.Related = []event.Entity{{Type: event.EntityUser, Value: ev.User}}
+	if ev.Host != "" {
+		a.Related = append(a.Related, event.Entity{Type: event.EntityHost, Value: ev.Host})
+	}
+	// Evidence: the latest failures, then the login.
+	a.Samples = append(s.recent.take(), event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	a.Evidence = d.evidence(e)
+	a.Evidence["failures_on_account"] = onAcct
+	a.Evidence["min_failures"] = minAcct
+	a.Evidence["min_failures_any"] = minAny
+	a.Evidence["account"] = ev.User
+	a.Evidence["method"] = ev.Method
+	a.Evidence["host"] = ev.Host
+	a.Evidence["login_time"] = ev.Time.UTC().Format(time.RFC3339)
+	method := ev.Method
+	if method == "" {
+		method = "unknown method"
+	}
+	a.Description = fmt.Sprintf("%s logged in as %s (%s) on %s %s: likely compromised",
+		a.Entity.Value, ev.User, method, orDash(ev.Host), why)
+	return a, true
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// span renders an episode's duration for descriptions.
+func span[V any](e *ep[V]) string {
+	d := time.Duration(e.last - e.start).Round(time.Second)
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+func describeTargets(s *srcState) string {
+	l := names(top(&s.users, 3, ident))
+	inv := s.invalid.distinct()
+	var parts []string
+	if len(l) > 0 {
+		p := strings.Join(l, ", ")
+		if n := s.users.distinct(); n > len(l) {
+			p += fmt.Sprintf(" and %d more accounts", n-len(l))
+		}
+		parts = append(parts, p)
+	}
+	if inv > 0 {
+		parts = append(parts, plural(inv, "invalid name", "invalid names"))
+	}
+	if len(parts) == 0 {
+		return "unnamed accounts"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// ring keeps the latest n samples.
+type ring struct {
+	buf  []event.Sample
+	next int
+}
+
+func (r *ring) push(ev *event.Event, n int) {
+	if n <= 0 {
+		return
+	}
+	smp := event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}
+	if len(r.buf) < n {
+		r.buf = append(r.buf, smp)
+		return
+	}
+	r.buf[r.next] = smp
+	r.next = (r.next + 1) % n
+}
+
+// take returns the samples oldest first and empties the ring.
+func (r *ring) take() []event.Sample {
+	out := append(append([]event.Sample(nil), r.buf[r.next:]...), r.buf[:r.next]...)
+	r.buf, r.next = nil, 0
+	return out
+}
