@@ -328,7 +328,7 @@ func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emi
 	}
 	a.Description = fmt.Sprintf("account %s logged in from %s, a source it never used, after %d failures from %s in %s (threshold %d)",
 		ev.User, ev.SrcIP, h.fails, plural(h.failSources.distinct(), "source", "sources"),
-		time.Duration(h.failLast-h.failStart).Round(time.Minute), d.minFail)
+		between(h.failStart, h.failLast), d.minFail)
 	h.fails, h.failSources = 0, counted[addrKey]{}
 	emit(a)
 }

@@ -407,8 +407,9 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 	if ev.Host != "" {
 		a.Related = append(a.Related, event.Entity{Type: event.EntityHost, Value: ev.Host})
 	}
-	// Evidence: the latest failures, then the login.
-	a.Samples = append(s.recent.take(), event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	// Evidence: the login first (a short report shows it), then the
+	// latest failures before it.
+	a.Samples = append([]event.Sample{{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}}, s.recent.take()...)
 	a.Evidence = d.evidence(e)
 	a.Evidence["failures_on_account"] = onAcct
 	a.Evidence["min_failures"] = minAcct
@@ -434,8 +435,12 @@ func orDash(s string) string {
 }
 
 // span renders an episode's duration for descriptions.
-func span[V any](e *ep[V]) string {
-	d := time.Duration(e.last - e.start).Round(time.Second)
+func span[V any](e *ep[V]) string { return between(e.start, e.last) }
+
+// between renders the time from a to b (unix nanoseconds): "42s", "7m",
+// "3h39m".
+func between(a, b int64) string {
+	d := time.Duration(b - a).Round(time.Second)
 	if d < time.Minute {
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	}
