@@ -26,6 +26,8 @@ const (
 	KeySourceIP     // event.SrcIP
 	KeyUser         // event.User (the account attempted or acted as)
 	KeyHost         // event.Host (the machine that logged)
+	KeySite         // event.HTTP.Site, or event.Host when the log names no site
+	KeyDomain       // event.DNS.Registered (the registered domain of a query)
 	keyCount
 )
 
@@ -40,6 +42,10 @@ func (k Key) String() string {
 		return "user.name"
 	case KeyHost:
 		return "host.name"
+	case KeySite:
+		return "url.domain"
+	case KeyDomain:
+		return "dns.question.registered_domain"
 	}
 	return "none"
 }
@@ -61,8 +67,31 @@ func KeyValue(k Key, ev *event.Event) (string, bool) {
 		if ev.Host != "" {
 			return ev.Host, true
 		}
+	case KeySite:
+		if s := Site(ev); s != "" {
+			return s, true
+		}
+	case KeyDomain:
+		if ev.DNS != nil && ev.DNS.Registered != "" {
+			return ev.DNS.Registered, true
+		}
 	}
 	return "", false
+}
+
+// Site is the site an HTTP event belongs to: its virtual host, else the
+// host that logged it, else "-" (one site per input without either).
+func Site(ev *event.Event) string {
+	if ev.HTTP != nil && ev.HTTP.Site != "" {
+		return ev.HTTP.Site
+	}
+	if ev.Host != "" {
+		return ev.Host
+	}
+	if ev.HTTP != nil {
+		return "-"
+	}
+	return ""
 }
 
 // Emit receives a finding. It is called from the detector's own goroutine;

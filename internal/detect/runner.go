@@ -244,6 +244,12 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 			return 0, false
 		}
 		return maphash.String(r.seed, ev.Host), true
+	case KeySite, KeyDomain:
+		v, ok := KeyValue(k, ev)
+		if !ok {
+			return 0, false
+		}
+		return maphash.String(r.seed, v), true
 	}
 	return 0, false
 }

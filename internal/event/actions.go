@@ -35,6 +35,11 @@ const (
 	ActServiceFailed        // systemd: unit failed / Failed to start
 	ActRootLogin            // login: ROOT LOGIN on tty
 	ActSyslog               // any other syslog line
+	// web, DNS, network
+	ActHTTPRequest // one access-log record (request and response)
+	ActDNSQuery    // a DNS query (with its response when matched)
+	ActDNSResponse // a DNS response without a matching query
+	ActFlow        // a network flow or connection record
 	actCount
 )
 
@@ -66,6 +71,10 @@ var actionNames = [...]string{
 	ActServiceFailed:        "service-failed",
 	ActRootLogin:            "root-login",
 	ActSyslog:               "syslog",
+	ActHTTPRequest:          "http-request",
+	ActDNSQuery:             "dns-query",
+	ActDNSResponse:          "dns-response",
+	ActFlow:                 "flow",
 }
 
 func (a Action) String() string {

@@ -93,6 +93,11 @@ type Event struct {
 	// guess only as a preauth disconnect).
 	Preauth bool
 
+	// Per-kind parts, nil for other kinds. A parser allocates a fresh part
+	// per event (or none); consumers must not modify it.
+	HTTP *HTTP // KindHTTP: see http.go
+	DNS  *DNS  // KindDNS: see dns.go
+
 	Ref Ref
 	Raw []byte // the whole input line, without line terminator; see Ownership
 	Msg []byte // the message part of a syslog line (aliases Raw)
