@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"winnow/internal/generate"
 	"winnow/internal/testdata"
 )
 
@@ -43,6 +44,10 @@ type doc struct {
 			Line int64  `json:"line"`
 			Text string `json:"text"`
 		} `json:"samples"`
+		Related []struct {
+			Type  string `json:"type"`
+			Value string `json:"value"`
+		} `json:"related"`
 	} `json:"winnow"`
 	Source *struct {
 		IP string `json:"ip"`
@@ -350,4 +355,63 @@ func TestStdinAndTextReport(t *testing.T) {
 	if !regexp.MustCompile(`winnow: 31 lines, 31 events, 0 malformed, \d+ findings`).MatchString(r.stderr) {
 		t.Errorf("summary line: %q", r.stderr)
 	}
+}
+
+// TestGeneratedDayFindsEveryEmbeddedAttack analyzes the demo's generated
+// day and checks every attack of the ground truth is reported by its
+// expected rules, on its addresses or accounts (or linked to them), and
+// that no legitimate person of the fleet gets a finding at medium or above
+// other than the break-in victim.
+func TestGeneratedDayFindsEveryEmbeddedAttack(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		gc := generate.DefaultAuthConfig()
+		gc.Seed = seed
+		path := filepath.Join(t.TempDir(), "auth.log")
+		truth, err := writeAuth(path, gc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := analyze(t, []string{path}, func(o *AnalyzeOptions) { o.Year = gc.Start.Year() })
+		if r.code != 0 {
+			t.Fatalf("seed %d: exit %d %v", seed, r.code, r.err)
+		}
+		involved := map[string]bool{}
+		for _, at := range truth.Attacks {
+			for _, v := range append(append([]string{}, at.SourceIPs...), at.Users...) {
+				involved[v] = true
+			}
+			for _, rule := range at.Rules {
+				if !reported(r.docs, rule, at) {
+					t.Errorf("seed %d: %s: %s not reported on %v / %v", seed, at.Name, rule, at.SourceIPs, at.Users)
+				}
+			}
+		}
+		for _, d := range r.docs {
+			v := d.Winnow.Entity.Value
+			if d.Event.Severity >= 47 && d.Winnow.Entity.Type != "host" && !involved[v] {
+				t.Errorf("seed %d: benign %s flagged: %s (severity %d): %s", seed, v, d.Rule.Name, d.Event.Severity, d.Rule.Description)
+			}
+		}
+	}
+}
+
+func reported(docs []doc, rule string, at generate.Attack) bool {
+	want := map[string]bool{}
+	for _, v := range append(append([]string{}, at.SourceIPs...), at.Users...) {
+		want[v] = true
+	}
+	for _, d := range docs {
+		if d.Rule.Name != rule {
+			continue
+		}
+		if want[d.Winnow.Entity.Value] {
+			return true
+		}
+		for _, rel := range d.Winnow.Related {
+			if want[rel.Value] {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -8,38 +8,38 @@ type kind uint8
 
 const (
 	// sshd: connection and authentication
-	kAcceptedPassword      kind = iota // Accepted password for U from IP port P ssh2
-	kAcceptedKey                       // Accepted publickey for U from IP port P ssh2: ED25519 SHA256:FP
-	kFailed                            // Failed password for U from IP port P ssh2
-	kFailedInvalid                     // Failed password for invalid user U from IP port P ssh2
-	kRepeated                          // message repeated N times: [ Failed password for U from IP port P ssh2]
-	kRepeatedInvalid                   // message repeated N times: [ Failed password for invalid user U ...]
-	kPamAuthFail                       // pam_unix(sshd:auth): authentication failure; ... rhost=IP  user=U
-	kPamAuthFailUnknown                // pam_unix(sshd:auth): authentication failure; ... rhost=IP
-	kCheckPassUnknown                  // pam_unix(sshd:auth): check pass; user unknown
-	kInvalidUser                       // Invalid user U from IP port P
-	kMaxAttempts                       // error: maximum authentication attempts exceeded for U from IP port P ssh2 [preauth]
-	kMaxAttemptsInvalid                // error: maximum authentication attempts exceeded for invalid user U ...
-	kTooMany                           // Disconnecting: Too many authentication failures [preauth]
-	kPamMore                           // PAM N more authentication failures; ... rhost=IP  user=U
-	kPamMoreUnknown                    // PAM N more authentication failures; ... rhost=IP
-	kPamIgnoring                       // PAM service(sshd) ignoring max retries; N > 3
-	kClosedAuthenticating              // Connection closed by authenticating user U IP port P [preauth]
-	kClosedInvalid                     // Connection closed by invalid user U IP port P [preauth]
-	kClosed                            // Connection closed by IP port P [preauth]
-	kNoIdent                           // Did not receive identification string from IP port P
-	kBadProtocol                       // Bad protocol version identification 'GET / HTTP/1.1' from IP port P
-	kNegotiate                         // Unable to negotiate with IP port P: no matching key exchange method found. ...
-	kByeBye                            // Received disconnect from IP port P:11: Bye Bye [preauth]
-	kDisconnectedPreauth               // Disconnected from IP port P [preauth]
-	kDisconnectedInvalid               // Disconnected from invalid user U IP port P [preauth]
-	kRecvDisconnectUser                // Received disconnect from IP port P:11: disconnected by user
-	kDisconnectedUser                  // Disconnected from user U IP port P
-	kSessionOpened                     // pam_unix(sshd:session): session opened for user U by (uid=0)
-	kSessionClosed                     // pam_unix(sshd:session): session closed for user U
-	kSignal                            // Received signal 15; terminating.
-	kListen4                           // Server listening on 0.0.0.0 port 22.
-	kListen6                           // Server listening on :: port 22.
+	kAcceptedPassword     kind = iota // Accepted password for U from IP port P ssh2
+	kAcceptedKey                      // Accepted publickey for U from IP port P ssh2: ED25519 SHA256:FP
+	kFailed                           // Failed password for U from IP port P ssh2
+	kFailedInvalid                    // Failed password for invalid user U from IP port P ssh2
+	kRepeated                         // message repeated N times: [ Failed password for U from IP port P ssh2]
+	kRepeatedInvalid                  // message repeated N times: [ Failed password for invalid user U ...]
+	kPamAuthFail                      // pam_unix(sshd:auth): authentication failure; ... rhost=IP  user=U
+	kPamAuthFailUnknown               // pam_unix(sshd:auth): authentication failure; ... rhost=IP
+	kCheckPassUnknown                 // pam_unix(sshd:auth): check pass; user unknown
+	kInvalidUser                      // Invalid user U from IP port P
+	kMaxAttempts                      // error: maximum authentication attempts exceeded for U from IP port P ssh2 [preauth]
+	kMaxAttemptsInvalid               // error: maximum authentication attempts exceeded for invalid user U ...
+	kTooMany                          // Disconnecting: Too many authentication failures [preauth]
+	kPamMore                          // PAM N more authentication failures; ... rhost=IP  user=U
+	kPamMoreUnknown                   // PAM N more authentication failures; ... rhost=IP
+	kPamIgnoring                      // PAM service(sshd) ignoring max retries; N > 3
+	kClosedAuthenticating             // Connection closed by authenticating user U IP port P [preauth]
+	kClosedInvalid                    // Connection closed by invalid user U IP port P [preauth]
+	kClosed                           // Connection closed by IP port P [preauth]
+	kNoIdent                          // Did not receive identification string from IP port P
+	kBadProtocol                      // Bad protocol version identification 'GET / HTTP/1.1' from IP port P
+	kNegotiate                        // Unable to negotiate with IP port P: no matching key exchange method found. ...
+	kByeBye                           // Received disconnect from IP port P:11: Bye Bye [preauth]
+	kDisconnectedPreauth              // Disconnected from IP port P [preauth]
+	kDisconnectedInvalid              // Disconnected from invalid user U IP port P [preauth]
+	kRecvDisconnectUser               // Received disconnect from IP port P:11: disconnected by user
+	kDisconnectedUser                 // Disconnected from user U IP port P
+	kSessionOpened                    // pam_unix(sshd:session): session opened for user U by (uid=0)
+	kSessionClosed                    // pam_unix(sshd:session): session closed for user U
+	kSignal                           // Received signal 15; terminating.
+	kListen4                          // Server listening on 0.0.0.0 port 22.
+	kListen6                          // Server listening on :: port 22.
 	// systemd-logind
 	kLogindNew     // New session N of user U.
 	kLogindOut     // Session N logged out. Waiting for processes to exit.
@@ -52,11 +52,11 @@ const (
 	kSudoOpened  // sudo: pam_unix(sudo:session): session opened for user root by U(uid=0)
 	kSudoClosed  // sudo: pam_unix(sudo:session): session closed for user root
 	// account tools
-	kNewGroup       // useradd[pid]: new group: name=U, GID=N
-	kNewUser        // useradd[pid]: new user: name=U, UID=N, GID=N, home=/home/U, shell=/bin/bash
-	kPasswdChanged  // passwd[pid]: pam_unix(passwd:chauthtok): password changed for U
-	kUsermodGroup   // usermod[pid]: add 'U' to group 'G'
-	kUsermodShadow  // usermod[pid]: add 'U' to shadow group 'G'
+	kNewGroup      // useradd[pid]: new group: name=U, GID=N
+	kNewUser       // useradd[pid]: new user: name=U, UID=N, GID=N, home=/home/U, shell=/bin/bash
+	kPasswdChanged // passwd[pid]: pam_unix(passwd:chauthtok): password changed for U
+	kUsermodGroup  // usermod[pid]: add 'U' to group 'G'
+	kUsermodShadow // usermod[pid]: add 'U' to shadow group 'G'
 	kindCount
 )
 

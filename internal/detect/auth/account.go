@@ -122,7 +122,8 @@ type history struct {
 	known       counted[addrKey] // sources of successful logins
 	nets        counted[netKey]  // their networks (/24, /48)
 	hours       [24]float32      // successful logins per hour of day
-	fails       int32            // failures in the current failure episode
+	fails       int32            // sshd failures in the current failure episode
+	pam         int32            // PAM failures in it (the only record in PAM-only logs)
 	failStart   int64
 	failLast    int64
 	failSources counted[addrKey]
@@ -285,17 +286,24 @@ func (d *historyDetector) Observe(ev *event.Event, emit detect.Emit) {
 
 func (d *historyDetector) failure(h *history, ev *event.Event) {
 	t := ev.Time.UnixNano()
-	if h.fails > 0 && t-h.failLast > int64(d.c.gap) {
-		h.fails, h.failSources, h.smp = 0, counted[addrKey]{}, samples{}
+	if h.failures() > 0 && t-h.failLast > int64(d.c.gap) {
+		h.fails, h.pam, h.failSources, h.smp = 0, 0, counted[addrKey]{}, samples{}
 	}
-	if h.fails == 0 {
+	if h.failures() == 0 {
 		h.failStart = t
+	}
+	if ev.Action == event.ActAuthFailurePAM {
+		h.pam++
+		return
 	}
 	h.fails++
 	h.failLast = max(h.failLast, t)
 	h.failSources.add(keyOf(ev.SrcIP), 1, d.c.maxNames)
 	h.smp.add(ev, d.c.samples)
 }
+
+// failures counts each attempt once whether sshd, PAM or both logged it.
+func (h *history) failures() int32 { return max(h.fails, h.pam) }
 
 func (d *historyDetector) alert(h *history, ev *event.Event, start int64) event.Alert {
 	a := event.Alert{Rule: d.rule, Techniques: d.tech,
@@ -310,7 +318,7 @@ func (d *historyDetector) alert(h *history, ev *event.Event, start int64) event.
 
 func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emit detect.Emit) {
 	recent := ev.Time.UnixNano()-h.failLast <= int64(d.c.gap)
-	if h.fails < int32(d.minFail) || !recent || h.known.get(src) > 0 {
+	if h.failures() < int32(d.minFail) || !recent || h.known.get(src) > 0 {
 		return
 	}
 	a := d.alert(h, ev, h.failStart)
@@ -319,17 +327,17 @@ func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emi
 	if fromFailing {
 		a.Severity = event.SeverityCritical
 	}
-	a.Score = max(0.7, strength(float64(h.fails), float64(d.minFail)))
+	a.Score = max(0.7, strength(float64(h.failures()), float64(d.minFail)))
 	a.Samples = append(h.smp.take(), event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
 	a.Evidence = map[string]any{
-		"failures": h.fails, "failing_sources": h.failSources.distinct(), "min_failures": d.minFail,
+		"failures": h.failures(), "failing_sources": h.failSources.distinct(), "min_failures": d.minFail,
 		"login_source_failed_too": fromFailing, "known_sources": h.known.distinct(), "method": ev.Method,
 		"host": ev.Host, "prior_logins": h.logins,
 	}
 	a.Description = fmt.Sprintf("account %s logged in from %s, a source it never used, after %d failures from %s in %s (threshold %d)",
-		ev.User, ev.SrcIP, h.fails, plural(h.failSources.distinct(), "source", "sources"),
+		ev.User, ev.SrcIP, h.failures(), plural(h.failSources.distinct(), "source", "sources"),
 		between(h.failStart, h.failLast), d.minFail)
-	h.fails, h.failSources = 0, counted[addrKey]{}
+	h.fails, h.pam, h.failSources = 0, 0, counted[addrKey]{}
 	emit(a)
 }
 

@@ -120,6 +120,9 @@ type samples struct {
 }
 
 func (s *samples) add(ev *event.Event, max int) {
+	if n := len(s.list); n > 0 && s.list[n-1].Line == ev.Ref.Line && s.list[n-1].File == ev.Ref.File {
+		return // one line expanded into several events ("message repeated")
+	}
 	if len(s.list) < max {
 		s.list = append(s.list, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
 	}

@@ -33,7 +33,7 @@ type srcState struct {
 func (s *srcState) attempts() int32 { return max(s.fails, s.pam, s.preauth) }
 
 // byConnections says the attempts were counted from preauth disconnects.
-func (s *srcState) byConnections() bool { return s.preauth > s.fails && s.preauth > s.pam }
+func (s *srcState) byConnections() bool { return s.preauth > 2*max(s.fails, s.pam) }
 
 // sourceDetector is the shared per-source machinery; rules differ in the
 // actions they take and in judge (called at episode end) and onSuccess.
@@ -476,6 +476,12 @@ type ring struct {
 func (r *ring) push(ev *event.Event, n int) {
 	if n <= 0 {
 		return
+	}
+	if len(r.buf) > 0 {
+		last := &r.buf[(r.next+len(r.buf)-1)%len(r.buf)]
+		if last.Line == ev.Ref.Line && last.File == ev.Ref.File {
+			return // one line expanded into several events
+		}
 	}
 	smp := event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}
 	if len(r.buf) < n {
