@@ -30,7 +30,7 @@ func binaryMask(x uint64) uint64 {
 	ge09 := y - 0x09*lsb // high bit: (b&0x7f) >= 0x09
 	ge0e := y - 0x0e*lsb // high bit: (b&0x7f) >= 0x0e
 	space := ge09 &^ ge0e
-	e := x ^ 0x1b*lsb                        // zero byte where b == ESC
+	e := x ^ 0x1b*lsb                     // zero byte where b == ESC
 	notEsc := ((e &^ msb) + 0x7f*lsb) | e // high bit: byte != 0
 	return lt20 &^ space & notEsc
 }
