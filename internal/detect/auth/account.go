@@ -14,7 +14,6 @@ import (
 type distState struct {
 	sources counted[addrKey]
 	fails   int32
-	invalid bool
 }
 
 type distributed struct {
@@ -28,7 +27,7 @@ func distributedSpec() detect.Spec {
 	name := "auth.distributed_brute_force"
 	tech := []string{"T1110.001"}
 	return detect.Spec{
-		Name: name, Summary: "one account fails from many sources, each contributing a little (a botnet sharing the work)",
+		Name: name, Summary: "one existing account fails from many sources, each contributing a little (a botnet sharing the work)",
 		Key: detect.KeyUser, Kinds: []event.Kind{event.KindAuth},
 		Actions:    []event.Action{event.ActLoginFailure},
 		Techniques: tech,
@@ -62,12 +61,15 @@ func distributedSpec() detect.Spec {
 }
 
 func (d *distributed) Observe(ev *event.Event, emit detect.Emit) {
-	if ev.User == "" || !ev.SrcIP.IsValid() || ev.Method == "none" {
+	// Failures on names the server calls invalid are skipped: there is no
+	// account to take over, every Internet-facing server sees "admin" and
+	// "test" tried from hundreds of addresses a day, and the sources that
+	// persist are reported by the per-source rules.
+	if ev.User == "" || ev.InvalidUser || !ev.SrcIP.IsValid() || ev.Method == "none" {
 		return
 	}
 	e := d.eps.touchString(ev.User, ev.Time, emit)
 	e.v.fails++
-	e.v.invalid = e.v.invalid || ev.InvalidUser
 	if e.v.sources.add(keyOf(ev.SrcIP), 1, d.c.maxNames) {
 		e.smp.add(ev, d.c.samples)
 	}
@@ -87,11 +89,6 @@ func (d *distributed) end(rule string, tech []string, user string, e *ep[distSta
 	a := base(rule, tech, event.Entity{Type: event.EntityUser, Value: user}, e)
 	a.User = user
 	a.Severity = event.SeverityMedium
-	what := "account"
-	if s.invalid {
-		a.Severity = event.SeverityLow // the account does not exist: noise, not a threat to it
-		what = "non-existent account"
-	}
 	a.Score = strength(float64(n), float64(d.minSources))
 	for _, t := range tops {
 		a.Related = append(a.Related, event.Entity{Type: event.EntityIP, Value: t.Key})
@@ -99,10 +96,10 @@ func (d *distributed) end(rule string, tech []string, user string, e *ep[distSta
 	a.Evidence = map[string]any{
 		"sources": n, "failed_logins": s.fails, "min_sources": d.minSources,
 		"top_source_share": round2(share), "max_share": d.maxShare, "top_sources": tops,
-		"invalid_user": s.invalid, "duration_minutes": round2(minutes(e.start, e.last)),
+		"duration_minutes": round2(minutes(e.start, e.last)),
 	}
-	a.Description = fmt.Sprintf("%s %s failed %d times from %d sources in %s, none more than %.0f%% (threshold %d sources)",
-		what, user, s.fails, n, span(e), share*100, d.minSources)
+	a.Description = fmt.Sprintf("account %s failed %d times from %d sources in %s, none more than %.0f%% (threshold %d sources)",
+		user, s.fails, n, span(e), share*100, d.minSources)
 	emit(a)
 }
 
@@ -238,7 +235,7 @@ func unusualHourSpec() detect.Spec {
 		[]string{"T1078"}, modeHour, []event.Action{event.ActLoginSuccess},
 		[]detect.Param{
 			{Name: "min_logins", Default: "20", Doc: "logins learned before the profile is trusted"},
-			{Name: "max_probability", Default: "0.02", Doc: "report a login whose smoothed hour probability is below this (uniform is 0.042)"},
+			{Name: "max_probability", Default: "0.01", Doc: "report a login whose smoothed hour probability is below this (uniform is 0.042) and whose hour and neighbours hold less than one earlier login"},
 		},
 		func(d *historyDetector, p detect.Params) error {
 			v, err := positive(p, "min_logins")
@@ -392,7 +389,8 @@ func (d *historyDetector) unusualHour(h *history, ev *event.Event, emit detect.E
 	hr := ev.Time.Hour()
 	p := hourProbability(&h.hours, hr)
 	t := ev.Time.UnixNano()
-	if p >= d.maxProb || t-h.lastHourAt < int64(24*time.Hour) {
+	near := h.hours[(hr+23)%24] + h.hours[hr] + h.hours[(hr+1)%24]
+	if p >= d.maxProb || near >= 1 || t-h.lastHourAt < int64(24*time.Hour) {
 		return
 	}
 	h.lastHourAt = t

@@ -174,6 +174,19 @@ func (c *counted[K]) add(k K, by int32, max int) bool {
 	return true
 }
 
+// reset sets k's count to zero if k is kept.
+func (c *counted[K]) reset(k K) {
+	for i := 0; i < int(c.n); i++ {
+		if c.few[i] == k {
+			c.fewN[i] = 0
+			return
+		}
+	}
+	if _, ok := c.more[k]; ok {
+		c.more[k] = 0
+	}
+}
+
 // get returns k's count.
 func (c *counted[K]) get(k K) int32 {
 	for i := 0; i < int(c.n); i++ {

@@ -24,6 +24,8 @@ type srcState struct {
 	recent    ring            // the latest failure lines (compromise evidence)
 	firstOK   event.Sample    // first success line (for compromise evidence)
 	okUsers   counted[string] // accounts logged into
+	sinceOK   counted[string] // failures per account since its last success from this source
+	sinceAny  int32           // failures since the source's last success on any account
 }
 
 // attempts is the number of authentication attempts, counting each once
@@ -79,12 +81,16 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 	switch ev.Action {
 	case event.ActLoginFailure:
 		s.fails++
+		s.sinceAny++
 		switch {
 		case ev.User == "":
 		case ev.InvalidUser:
 			s.invalid.add(ev.User, 1, max)
 		default:
 			s.users.add(ev.User, 1, max)
+			if d.keepRecent {
+				s.sinceOK.add(ev.User, 1, max)
+			}
 		}
 		if d.keepRecent {
 			s.recent.push(ev, d.c.samples)
@@ -93,6 +99,12 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 		s.pam++
 		if ev.User != "" {
 			s.pamUsers.add(ev.User, 1, max)
+			if d.keepRecent && s.fails == 0 { // PAM-only logs
+				s.sinceOK.add(ev.User, 1, max)
+			}
+		}
+		if s.fails == 0 {
+			s.sinceAny++
 		}
 	case event.ActInvalidUser:
 		s.invalid.add(ev.User, 0, max)
@@ -382,11 +394,16 @@ func successAfterFailuresSpec() detect.Spec {
 // compromise judges a successful login against the source's episode.
 func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, minAny int) (event.Alert, bool) {
 	s := &e.v
+	// Failures that a success from this source already followed were the
+	// user's own typos: count only those since the account's last login
+	// (and, for brute force, since the source's last login).
+	onAcct := int(s.sinceOK.get(ev.User))
+	s.sinceOK.reset(ev.User)
+	total := int(s.sinceAny)
+	s.sinceAny = 0
 	if ev.User == "" || s.alerted.get(ev.User) > 0 {
 		return event.Alert{}, false
 	}
-	onAcct := int(max(s.users.get(ev.User), s.pamUsers.get(ev.User)))
-	total := int(s.attempts())
 	var why string
 	switch {
 	case onAcct >= minAcct:
