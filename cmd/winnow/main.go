@@ -116,13 +116,18 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
   winnow analyze --format json /var/log/auth.log > findings.jsonl
   journalctl -o short-iso -u ssh | winnow analyze -
   winnow analyze --fail-on high --set auth.brute_force.threshold=20 auth.log`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Args = args
-			stdio(&o)
-			code, err := app.Analyze(cmd.Context(), o)
-			ex.code = code
+	}
+	startProf, stopProf := profileFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		o.Args = args
+		stdio(&o)
+		if err := startProf(); err != nil {
 			return err
-		},
+		}
+		code, err := app.Analyze(cmd.Context(), o)
+		stopProf()
+		ex.code = code
+		return err
 	}
 	analyzeFlags(cmd, &o, true)
 	return cmd

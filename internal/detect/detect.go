@@ -125,11 +125,16 @@ type Stats struct {
 	Entities int   // entities currently tracked
 	Shed     int64 // entity states dropped because a cap was reached
 	Expired  int64 // entity states dropped because they aged out
+	// Deferred counts sightings of new entities that were not given state
+	// because the cap was near and they had not been seen before (see
+	// Doorkeeper): under a flood of one-off keys, the keys not tracked.
+	Deferred int64
 }
 
 // Add sums two Stats.
 func (s Stats) Add(o Stats) Stats {
-	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired}
+	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
+		Deferred: s.Deferred + o.Deferred}
 }
 
 // Param documents one tunable parameter and its default.

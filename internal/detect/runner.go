@@ -317,6 +317,9 @@ func (r *Runner) Close() error {
 		r.pending[s] = nil
 	}
 	r.wg.Wait()
+	if err == nil {
+		err = r.ctx.Err() // a send may win the race against a cancelled context
+	}
 	return err
 }
 

@@ -59,14 +59,15 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 func writeShed(w io.Writer, res *pipeline.Result) {
 	names := make([]string, 0, len(res.Detectors))
 	for n, st := range res.Detectors {
-		if st.Shed > 0 {
+		if st.Shed > 0 || st.Deferred > 0 {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "winnow: %s: state cap reached, %s entities shed (raise max_entities with --set %s.max_entities=N)\n",
-			n, group(res.Detectors[n].Shed), n)
+		st := res.Detectors[n]
+		fmt.Fprintf(w, "winnow: %s: state cap reached: %s entities shed, %s one-off sightings not tracked (raise --set %s.max_entities=N)\n",
+			n, group(st.Shed), group(st.Deferred), n)
 	}
 }
 

@@ -69,6 +69,9 @@ func (d *distributed) Observe(ev *event.Event, emit detect.Emit) {
 		return
 	}
 	e := d.eps.touchString(ev.User, ev.Time, emit)
+	if e == nil {
+		return
+	}
 	e.v.fails++
 	if e.v.sources.add(keyOf(ev.SrcIP), 1, d.c.maxNames) {
 		e.smp.add(ev, d.c.samples)
@@ -325,7 +328,7 @@ func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emi
 		a.Severity = event.SeverityCritical
 	}
 	a.Score = max(0.7, strength(float64(h.failures()), float64(d.minFail)))
-	a.Samples = append(h.smp.take(), event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	a.Samples = append(h.smp.take(), sampleOf(ev))
 	a.Evidence = map[string]any{
 		"failures": h.failures(), "failing_sources": h.failSources.distinct(), "min_failures": d.minFail,
 		"login_source_failed_too": fromFailing, "known_sources": h.known.distinct(), "method": ev.Method,
@@ -345,7 +348,7 @@ func (d *historyDetector) newSource(h *history, ev *event.Event, src addrKey, em
 	a := d.alert(h, ev, ev.Time.UnixNano())
 	a.Severity = event.SeverityLow
 	a.Score = min(0.9, 0.4+0.02*float64(h.logins))
-	a.Samples = []event.Sample{{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}}
+	a.Samples = []event.Sample{sampleOf(ev)}
 	a.Evidence = map[string]any{
 		"prior_logins": h.logins, "min_logins": d.minLogins, "known_sources": top(&h.known, 5, addrKey.String),
 		"known_source_count": h.known.distinct(), "method": ev.Method, "host": ev.Host,
@@ -397,7 +400,7 @@ func (d *historyDetector) unusualHour(h *history, ev *event.Event, emit detect.E
 	a := d.alert(h, ev, t)
 	a.Severity = event.SeverityLow
 	a.Score = min(1, 0.5+0.5*(1-p/d.maxProb))
-	a.Samples = []event.Sample{{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}}
+	a.Samples = []event.Sample{sampleOf(ev)}
 	a.Evidence = map[string]any{
 		"hour": hr, "probability": round4(p), "max_probability": d.maxProb, "prior_logins": h.logins,
 		"usual_hours": usualHours(&h.hours), "host": ev.Host,

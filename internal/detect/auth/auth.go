@@ -55,8 +55,8 @@ func Specs() []detect.Spec {
 
 // Common parameters.
 var (
-	paramMaxEntities = detect.Param{Name: "max_entities", Default: "50000",
-		Doc: "entities tracked per shard; beyond it the least recently active is shed (counted)"}
+	paramMaxEntities = detect.Param{Name: "max_entities", Default: "20000",
+		Doc: "entities tracked per shard (about 400 bytes each for per-source rules); beyond it the least recently active is shed, its open episode reported, and the shedding counted"}
 	paramSamples = detect.Param{Name: "samples", Default: "5",
 		Doc: "evidence lines kept per finding"}
 )
@@ -115,23 +115,46 @@ func positive(p detect.Params, names ...string) ([]int, error) {
 }
 
 // samples keeps the first few evidence lines of an episode and counts all.
+//
+// Which lines: the 1st, 2nd, 4th, 8th, 16th … offered line, up to max. An
+// episode's evidence then spans its whole course (the first tries and the
+// later, heavier ones) instead of its first seconds, and the thousands of
+// sources that stop after a few tries cost two or three copies, not max.
 type samples struct {
-	list []event.Sample
+	list    []event.Sample
+	offered int32
 }
+
+// maxSampleText caps a kept line's text (bytes).
+const maxSampleText = 240
 
 func (s *samples) add(ev *event.Event, max int) {
 	if n := len(s.list); n > 0 && s.list[n-1].Line == ev.Ref.Line && s.list[n-1].File == ev.Ref.File {
 		return // one line expanded into several events ("message repeated")
 	}
-	if len(s.list) < max {
-		s.list = append(s.list, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	s.offered++
+	if len(s.list) >= max || s.offered&(s.offered-1) != 0 {
+		return // keep powers of two only
 	}
+	s.list = append(s.list, sampleOf(ev))
+}
+
+// sampleOf copies an event's line for evidence.
+func sampleOf(ev *event.Event) event.Sample {
+	raw := ev.Raw
+	text := ""
+	if len(raw) > maxSampleText {
+		text = string(raw[:maxSampleText]) + "…"
+	} else {
+		text = string(raw)
+	}
+	return event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: text}
 }
 
 // take hands the samples over (the alert owns them afterwards).
 func (s *samples) take() []event.Sample {
 	l := s.list
-	s.list = nil
+	s.list, s.offered = nil, 0
 	return l
 }
 

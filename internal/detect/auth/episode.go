@@ -19,15 +19,24 @@ type ep[V any] struct {
 // calls end when an episode is over: its entity was idle for gap (at
 // Advance), it was shed by the cap, or the input ended (Flush). A new event
 // more than gap after the entity's last one ends the old episode first.
+//
+// Admission: once the table is 90% full, a key that has no state is only
+// admitted on its second sighting within about a gap (detect.Doorkeeper),
+// so a flood of one-off keys cannot churn the table and evict entities
+// that keep acting; touch then returns nil and the event is counted as
+// deferred. Below that pressure every event is counted exactly.
 type episodes[V any] struct {
-	tab  *detect.Table[ep[V]]
-	gap  time.Duration
-	end  func(key string, e *ep[V], emit detect.Emit)
-	emit detect.Emit // the current call's emit, for the Shed callback
+	tab      *detect.Table[ep[V]]
+	door     *detect.Doorkeeper
+	pressure int
+	gap      time.Duration
+	end      func(key string, e *ep[V], emit detect.Emit)
+	emit     detect.Emit // the current call's emit, for the Shed callback
 }
 
 func newEpisodes[V any](c common, end func(key string, e *ep[V], emit detect.Emit)) *episodes[V] {
-	es := &episodes[V]{gap: c.gap, end: end}
+	es := &episodes[V]{gap: c.gap, end: end, pressure: max(1, c.max*9/10),
+		door: detect.NewDoorkeeper(20, c.gap)}
 	es.tab = detect.NewTable(c.max, detect.TableOptions[ep[V]]{
 		Shed: func(key string, e *ep[V]) {
 			if es.emit != nil {
@@ -38,9 +47,13 @@ func newEpisodes[V any](c common, end func(key string, e *ep[V], emit detect.Emi
 	return es
 }
 
-// touch returns key's episode, opened or continued at t.
+// touch returns key's episode, opened or continued at t, or nil when the
+// key was not admitted (see episodes).
 func (es *episodes[V]) touch(key []byte, t time.Time, emit detect.Emit) *ep[V] {
 	es.emit = emit
+	if es.tab.Len() >= es.pressure && es.tab.GetBytes(key) == nil && !es.door.Admit(key, t) {
+		return nil
+	}
 	e, created := es.tab.UpsertBytes(key, t)
 	return es.start(string(key), e, created, t, emit)
 }
@@ -48,6 +61,9 @@ func (es *episodes[V]) touch(key []byte, t time.Time, emit detect.Emit) *ep[V] {
 // touchString is touch for a string key (retained).
 func (es *episodes[V]) touchString(key string, t time.Time, emit detect.Emit) *ep[V] {
 	es.emit = emit
+	if es.tab.Len() >= es.pressure && es.tab.Get(key) == nil && !es.door.AdmitString(key, t) {
+		return nil
+	}
 	e, created := es.tab.Upsert(key, t)
 	return es.start(key, e, created, t, emit)
 }
@@ -76,7 +92,11 @@ func (es *episodes[V]) flush(emit detect.Emit) {
 	es.tab.Drain(func(key string, e *ep[V]) { es.end(key, e, emit) })
 }
 
-func (es *episodes[V]) stats() detect.Stats { return es.tab.Stats() }
+func (es *episodes[V]) stats() detect.Stats {
+	st := es.tab.Stats()
+	st.Deferred = es.door.Deferred()
+	return st
+}
 
 // base fills the fields every finding has from an episode.
 func base[V any](rule string, techniques []string, ent event.Entity, e *ep[V]) event.Alert {

@@ -27,8 +27,9 @@ func (d *keyedEpisodes[V]) Observe(ev *event.Event, emit detect.Emit) {
 	if !ok {
 		return
 	}
-	e := d.eps.touchString(k, ev.Time, emit)
-	d.obs(ev, e)
+	if e := d.eps.touchString(k, ev.Time, emit); e != nil {
+		d.obs(ev, e)
+	}
 }
 
 func (d *keyedEpisodes[V]) end(key string, e *ep[V], emit detect.Emit) {

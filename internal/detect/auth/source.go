@@ -9,23 +9,57 @@ import (
 	"winnow/internal/event"
 )
 
-// srcState is what one remote source did during an episode.
+// srcState is what one remote source did during an episode. It is kept
+// small (an attacker controls how many sources there are): the common
+// counters inline, what only some rules or some inputs need in ext,
+// allocated on first use.
 type srcState struct {
 	fails     int32           // password/key tries that failed (sshd's Failed lines; method none excluded)
 	pam       int32           // PAM authentication failures (the only record in PAM-only logs)
-	successes int32           // logins that succeeded
-	users     counted[string] // failures per existing account
-	pamUsers  counted[string] // PAM failures per account
-	invalid   counted[string] // distinct names the server called invalid
-	hosts     counted[string] // hosts the source talked to
-	alerted   counted[string] // accounts a compromise was already reported for
 	preauth   int32           // connections that ended before authentication
-	lastPID   int32           // sshd process of the last preauth disconnect counted
-	recent    ring            // the latest failure lines (compromise evidence)
-	firstOK   event.Sample    // first success line (for compromise evidence)
-	okUsers   counted[string] // accounts logged into
-	sinceOK   counted[string] // failures per account since its last success from this source
+	successes int32           // logins that succeeded
 	sinceAny  int32           // failures since the source's last success on any account
+	lastPID   int32           // sshd process of the last preauth disconnect counted
+	rootFails int32           // sshd failures on root
+	rootPAM   int32           // PAM failures on root
+	rootOK    int32           // successful root logins
+	host      string          // the first host the source talked to
+	users     counted[string] // failures per existing account
+	invalid   counted[string] // distinct names the server called invalid
+	ext       *srcExtra
+}
+
+// srcExtra is the part of a source's state that most sources never need.
+type srcExtra struct {
+	hosts    counted[string] // hosts beyond the first
+	pamUsers counted[string] // PAM failures per account (PAM-only inputs)
+	sinceOK  counted[string] // failures per account since its last success from this source
+	alerted  counted[string] // accounts a compromise was already reported for
+	recent   ring            // the latest failure lines (compromise evidence)
+	firstOK  event.Sample    // first success line
+}
+
+func (s *srcState) extra() *srcExtra {
+	if s.ext == nil {
+		s.ext = new(srcExtra)
+	}
+	return s.ext
+}
+
+// hostList is the hosts the source talked to.
+func (s *srcState) hostList(n int) []string {
+	if s.host == "" {
+		return nil
+	}
+	out := []string{s.host}
+	if s.ext != nil {
+		for _, h := range names(top(&s.ext.hosts, n, ident)) {
+			if h != s.host && len(out) < n {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
 }
 
 // attempts is the number of authentication attempts, counting each once
@@ -76,6 +110,9 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	d.key = keyOf(ev.SrcIP)
 	e := d.eps.touch(d.key[:], ev.Time, emit)
+	if e == nil {
+		return
+	}
 	s := &e.v
 	max := d.c.maxNames
 	switch ev.Action {
@@ -88,23 +125,30 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 			s.invalid.add(ev.User, 1, max)
 		default:
 			s.users.add(ev.User, 1, max)
+			if ev.User == "root" {
+				s.rootFails++
+			}
 			if d.keepRecent {
-				s.sinceOK.add(ev.User, 1, max)
+				s.extra().sinceOK.add(ev.User, 1, max)
 			}
 		}
-		if d.keepRecent {
-			s.recent.push(ev, d.c.samples)
+		if d.keepRecent && s.sinceAny > 2 { // the one-off tries of background noise cost nothing
+			s.extra().recent.push(ev, d.c.samples)
 		}
 	case event.ActAuthFailurePAM:
 		s.pam++
-		if ev.User != "" {
-			s.pamUsers.add(ev.User, 1, max)
-			if d.keepRecent && s.fails == 0 { // PAM-only logs
-				s.sinceOK.add(ev.User, 1, max)
-			}
-		}
 		if s.fails == 0 {
 			s.sinceAny++
+		}
+		if ev.User == "root" {
+			s.rootPAM++
+		}
+		if ev.User != "" && s.fails == 0 { // PAM-only input so far
+			x := s.extra()
+			x.pamUsers.add(ev.User, 1, max)
+			if d.keepRecent {
+				x.sinceOK.add(ev.User, 1, max)
+			}
 		}
 	case event.ActInvalidUser:
 		s.invalid.add(ev.User, 0, max)
@@ -118,17 +162,22 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 		s.preauth++
 	case event.ActLoginSuccess:
 		s.successes++
-		s.okUsers.add(ev.User, 1, max)
-		if s.firstOK.Text == "" {
-			s.firstOK = event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}
+		if ev.User == "root" {
+			s.rootOK++
+			if x := s.extra(); x.firstOK.Text == "" {
+				x.firstOK = sampleOf(ev)
+			}
 		}
 		if d.onSuccess != nil {
 			d.onSuccess(ev, e, emit)
 		}
 		return
 	}
-	if ev.Host != "" {
-		s.hosts.add(ev.Host, 1, 64)
+	switch {
+	case s.host == "":
+		s.host = ev.Host
+	case ev.Host != s.host:
+		s.extra().hosts.add(ev.Host, 1, 64)
 	}
 	e.smp.add(ev, d.c.samples)
 }
@@ -166,13 +215,15 @@ func (d *sourceDetector) evidence(e *ep[srcState]) map[string]any {
 		"invalid_users":       s.invalid.distinct(),
 		"successful_logins":   s.successes,
 		"duration_minutes":    round2(minutes(e.start, e.last)),
-		"hosts":               names(top(&s.hosts, 10, ident)),
+		"hosts":               s.hostList(10),
 	}
 	if m := minutes(e.start, e.last); m >= 1 {
 		ev["attempts_per_minute"] = round2(float64(s.attempts()) / m)
 	}
 	if l := top(&s.users, 10, ident); len(l) > 0 {
 		ev["top_accounts"] = l
+	} else if s.ext != nil && s.ext.pamUsers.distinct() > 0 {
+		ev["top_accounts"] = top(&s.ext.pamUsers, 10, ident)
 	}
 	if l := top(&s.invalid, 10, ident); len(l) > 0 {
 		ev["invalid_user_sample"] = names(l)
@@ -339,8 +390,8 @@ func rootLoginSpec() detect.Spec {
 			th := v[0]
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				s := &e.v
-				fails := int(max(s.users.get("root"), s.pamUsers.get("root")))
-				ok := int(s.okUsers.get("root"))
+				fails := int(max(s.rootFails, s.rootPAM))
+				ok := int(s.rootOK)
 				if fails < th && ok == 0 {
 					return event.Alert{}, false
 				}
@@ -352,8 +403,8 @@ func rootLoginSpec() detect.Spec {
 					a.Severity = event.SeverityMedium
 					a.Score = 0.8
 					a.Description = fmt.Sprintf("%s logged in as root over the network (%d times) after %d failed root attempts", a.Entity.Value, ok, fails)
-					if s.firstOK.Text != "" {
-						a.Samples = append(a.Samples, s.firstOK)
+					if s.ext != nil && s.ext.firstOK.Text != "" {
+						a.Samples = append(a.Samples, s.ext.firstOK)
 					}
 				}
 				a.Evidence = d.evidence(e)
@@ -397,11 +448,12 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 	// Failures that a success from this source already followed were the
 	// user's own typos: count only those since the account's last login
 	// (and, for brute force, since the source's last login).
-	onAcct := int(s.sinceOK.get(ev.User))
-	s.sinceOK.reset(ev.User)
+	x := s.extra()
+	onAcct := int(x.sinceOK.get(ev.User))
+	x.sinceOK.reset(ev.User)
 	total := int(s.sinceAny)
 	s.sinceAny = 0
-	if ev.User == "" || s.alerted.get(ev.User) > 0 {
+	if ev.User == "" || x.alerted.get(ev.User) > 0 {
 		return event.Alert{}, false
 	}
 	var why string
@@ -414,7 +466,7 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 	default:
 		return event.Alert{}, false
 	}
-	s.alerted.add(ev.User, 1, 64)
+	x.alerted.add(ev.User, 1, 64)
 	a := d.alert(string(d.key[:]), e)
 	a.End = ev.Time.UTC()
 	a.Severity = event.SeverityCritical
@@ -426,7 +478,7 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 	}
 	// Evidence: the login first (a short report shows it), then the
 	// latest failures before it.
-	a.Samples = append([]event.Sample{{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}}, s.recent.take()...)
+	a.Samples = append([]event.Sample{sampleOf(ev)}, x.recent.take()...)
 	a.Evidence = d.evidence(e)
 	a.Evidence["failures_on_account"] = onAcct
 	a.Evidence["min_failures"] = minAcct
@@ -500,7 +552,7 @@ func (r *ring) push(ev *event.Event, n int) {
 			return // one line expanded into several events
 		}
 	}
-	smp := event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)}
+	smp := sampleOf(ev)
 	if len(r.buf) < n {
 		r.buf = append(r.buf, smp)
 		return
