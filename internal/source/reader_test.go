@@ -512,11 +512,10 @@ func TestGzip(t *testing.T) {
 func TestReadErrorMidway(t *testing.T) {
 	boom := errors.New("boom")
 	src := io.MultiReader(strings.NewReader("one\ntwo\r\nthree\rfour-partial"), iotest.ErrReader(boom))
-	r, err := Open(Input{Name: "x.log"}, nil, Options{})
-	if err == nil {
+	if _, err := Open(Input{Name: "x.log"}, nil, Options{}); err == nil {
 		t.Fatal("opening a missing x.log succeeded")
 	}
-	r, err = Open(Input{Name: "-"}, src, Options{ChunkSize: 5})
+	r, err := Open(Input{Name: "-"}, src, Options{ChunkSize: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,13 +136,6 @@ func one(t *testing.T, as []event.Alert, rule, entity string) event.Alert {
 	return hit[0]
 }
 
-func none(t *testing.T, as []event.Alert, rule string) {
-	t.Helper()
-	if l := byRule(as, rule); len(l) > 0 {
-		t.Errorf("%s fired %d times, want none: %v", rule, len(l), summary(l))
-	}
-}
-
 func summary(as []event.Alert) []string {
 	var s []string
 	for _, a := range as {
