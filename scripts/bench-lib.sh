@@ -17,8 +17,8 @@ need_time() {
 
 table_head() {
   BENCH_LINES=$1
-  echo "| command | wall s | lines/s | peak RSS MiB | vs winnow |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| command | wall s | lines/s | peak RSS MiB |"
+  echo "|---|---:|---:|---:|"
 }
 
 measure() {
@@ -26,14 +26,16 @@ measure() {
   shift
   local t0 t1 rss
   t0=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$OUT/last.rss" "$@" >/dev/null 2>"$OUT/last.stderr" || true
+  # stdout goes to a file, not /dev/null: GNU grep stops at the first
+  # match when its output is /dev/null.
+  /usr/bin/time -f "%M" -o "$OUT/last.rss" "$@" >"$OUT/last.stdout" 2>"$OUT/last.stderr" || true
   t1=$(date +%s%N)
   rss=$(tail -1 "$OUT/last.rss")
   local secs
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   BENCH_ROWS+=("$name|$secs|$rss")
   awk -v n="$name" -v s="$secs" -v r="$rss" -v l="$BENCH_LINES" \
-    'BEGIN { printf "| %s | %.2f | %\047d | %.0f | |\n", n, s, (s > 0 ? l / s : 0), r / 1024 }'
+    'BEGIN { printf "| %s | %.2f | %\047d | %.0f |\n", n, s, (s > 0 ? l / s : 0), r / 1024 }'
 }
 
 # table_ratios REF prints, for every measured row, its speed relative to REF
@@ -46,7 +48,7 @@ table_ratios() {
   done
   [ -n "$refs" ] || return 0
   echo
-  echo "ratios (time of command / time of $ref):"
+  echo "time relative to $ref (> 1: slower than winnow):"
   for row in "${BENCH_ROWS[@]}"; do
     IFS='|' read -r n s _ <<<"$row"
     awk -v n="$n" -v s="$s" -v r="$refs" 'BEGIN { printf "  %-45s %6.2fx\n", n, (r > 0 ? s / r : 0) }'
