@@ -1,0 +1,512 @@
+// Package archive writes every event and finding to a Parquet archive and
+// reads it back in event-time order for replay and hunts.
+//
+// Layout (docs/format/archive.md): DIR/kind=<kind>/date=<YYYY-MM-DD>/
+// hour=<HH>/part-<run>-<seq>.parquet, partitioned by the record's UTC time,
+// zstd-compressed, each row group sorted by time and bounded by
+// RowGroupRows, so engines prune by path and by row-group statistics.
+//
+// Durability: a part file is written under a dot-name in its partition,
+// fsynced, renamed into place and its directory fsynced; only then is a
+// line appended (and fsynced) to DIR/_commits.log. Readers ignore names
+// starting with "." or "_", so a crash never exposes a partial file, and
+// every file the commit log names is complete.
+package archive
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"winnow/internal/event"
+)
+
+// Options configure a Writer.
+type Options struct {
+	Dir          string
+	Run          string        // run id in file names and finding rows (default: UTC start time)
+	RowGroupRows int           // rows per row group (default 65,536)
+	FileRows     int           // rows per file before it is committed and a new one started (default 1,048,576)
+	Lateness     time.Duration // how long after its hour a partition stays open for late events (default 2m)
+	// Drop, when set, is the known-good filter of --keep unknown: events it
+	// returns true for are counted per partition but not stored.
+	Drop func(*event.Event) bool
+	// Version is written into each file's metadata as the creating winnow.
+	Version string
+}
+
+// Commit is one line of DIR/_commits.log: a file that is complete.
+type Commit struct {
+	File    string    `json:"file"` // relative to the archive root
+	Rows    int64     `json:"rows"`
+	Dropped int64     `json:"dropped,omitempty"` // known-good events of this file's partition not stored
+	Min     time.Time `json:"min"`
+	Max     time.Time `json:"max"`
+	Run     string    `json:"run"`
+	Bytes   int64     `json:"bytes"`
+}
+
+// Stats of a Writer.
+type Stats struct {
+	Events   int64 // events stored
+	Dropped  int64 // events not stored by Drop (known good)
+	Findings int64
+	Files    int64
+	Bytes    int64 // bytes of committed files
+}
+
+// Writer appends events to the archive. Write is called from one goroutine
+// (the pipeline's merge); encoding and file I/O run on the Writer's own
+// goroutine behind a bounded queue.
+type Writer struct {
+	opt   Options
+	queue chan []event.Event
+	free  chan []event.Event // batches handed back by the goroutine
+	rowsP [][]EventRow       // row buffers of finished partitions, for reuse
+	done  chan struct{}
+	err   error // first error of the background goroutine (read after done)
+
+	mu      sync.Mutex
+	stats   Stats
+	commits *os.File
+	seq     int
+	dropped map[string]int64 // per partition (background goroutine)
+	dropNow map[string]int64 // drops counted by Write, handed over with the rows
+	dropQ   chan map[string]int64
+
+	parts map[pkey]*part[EventRow]
+	names map[pkey]string // partition paths, formatted once
+	wm    time.Time
+}
+
+// pkey identifies a partition without formatting its path.
+type pkey struct {
+	kind event.Kind
+	hour int64 // unix hours
+}
+
+// part is one partition's open file and its buffered rows.
+type part[T any] struct {
+	kind, rel string // partition path relative to the root
+	end       time.Time
+	rows      []T
+	f         *os.File
+	tmp       string
+	w         *parquet.GenericWriter[T]
+	n         int64
+	min, max  time.Time
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("archive writer closed")
+
+// NewWriter creates the archive directory and starts the writer.
+func NewWriter(opt Options) (*Writer, error) {
+	if opt.Dir == "" {
+		return nil, errors.New("archive: no directory")
+	}
+	if opt.Run == "" {
+		opt.Run = time.Now().UTC().Format("20060102T150405.000000000")
+	}
+	if opt.RowGroupRows <= 0 {
+		opt.RowGroupRows = 1 << 16
+	}
+	if opt.FileRows <= 0 {
+		opt.FileRows = 1 << 20
+	}
+	if opt.Lateness <= 0 {
+		opt.Lateness = 2 * time.Minute
+	}
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create archive %s: %w", opt.Dir, err)
+	}
+	cf, err := os.OpenFile(filepath.Join(opt.Dir, "_commits.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open archive commit log: %w", err)
+	}
+	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
+		commits: cf, dropped: map[string]int64{}, dropQ: make(chan map[string]int64, 8),
+		parts: map[pkey]*part[EventRow]{}, names: map[pkey]string{}}
+	go w.loop()
+	return w, nil
+}
+
+// Write archives a batch of events (borrowed for the call).
+func (w *Writer) Write(evs []event.Event) error {
+	select {
+	case <-w.done:
+		if w.err != nil {
+			return w.err
+		}
+		return ErrClosed
+	default:
+	}
+	var batch []event.Event
+	select {
+	case batch = <-w.free:
+		batch = batch[:0]
+	default:
+		batch = make([]event.Event, 0, max(len(evs), 1024))
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if w.opt.Drop != nil && w.opt.Drop(ev) {
+			if w.dropNow == nil {
+				w.dropNow = map[string]int64{}
+			}
+			w.dropNow[partitionOf(ev.Kind.String(), ev.Time)]++
+			continue
+		}
+		// Strings are immutable and Raw aliases a never-rewritten input
+		// buffer, so a shallow copy is safe to hand to the goroutine.
+		batch = append(batch, *ev)
+	}
+	if w.dropNow != nil {
+		w.dropQ <- w.dropNow
+		w.dropNow = nil
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	select {
+	case w.queue <- batch:
+		return nil
+	case <-w.done:
+		return w.err
+	}
+}
+
+// partitionOf is the partition path of a record of kind at t.
+func partitionOf(kind string, t time.Time) string {
+	u := t.UTC()
+	return fmt.Sprintf("kind=%s/date=%s/hour=%02d", kind, u.Format("2006-01-02"), u.Hour())
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	for {
+		select {
+		case evs, ok := <-w.queue:
+			if !ok {
+				w.drainDrops()
+				w.setErr(w.closeAll())
+				return
+			}
+			w.drainDrops()
+			err := w.add(evs)
+			clear(evs)
+			select {
+			case w.free <- evs:
+			default:
+			}
+			if err != nil {
+				w.setErr(err)
+				for range w.queue { // keep Write from blocking
+				}
+				return
+			}
+		case d := <-w.dropQ:
+			w.mergeDrops(d)
+		}
+	}
+}
+
+func (w *Writer) drainDrops() {
+	for {
+		select {
+		case d := <-w.dropQ:
+			w.mergeDrops(d)
+		default:
+			return
+		}
+	}
+}
+
+func (w *Writer) mergeDrops(d map[string]int64) {
+	w.mu.Lock()
+	for k, n := range d {
+		w.dropped[k] += n
+		w.stats.Dropped += n
+	}
+	w.mu.Unlock()
+}
+
+func (w *Writer) setErr(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *Writer) add(evs []event.Event) error {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Time.After(w.wm) {
+			w.wm = ev.Time
+		}
+		k := pkey{ev.Kind, ev.Time.Unix() / 3600}
+		if ev.Time.Unix() < 0 && ev.Time.Unix()%3600 != 0 {
+			k.hour--
+		}
+		p := w.parts[k]
+		if p == nil {
+			rel, ok := w.names[k]
+			if !ok {
+				rel = partitionOf(ev.Kind.String(), ev.Time)
+				w.names[k] = rel
+			}
+			p = &part[EventRow]{kind: ev.Kind.String(), rel: rel, end: time.Unix((k.hour+1)*3600, 0), rows: w.rowBuf()}
+			w.parts[k] = p
+		}
+		p.rows = append(p.rows, EventRow{})
+		toRow(ev, &p.rows[len(p.rows)-1])
+		if len(p.rows) >= w.opt.RowGroupRows {
+			if err := writeGroup(w, p, eventTime); err != nil {
+				return err
+			}
+		}
+	}
+	// Close partitions whose hour is over (plus lateness).
+	for k, p := range w.parts {
+		if w.wm.Sub(p.end) > w.opt.Lateness {
+			if err := finish(w, p, eventTime); err != nil {
+				return err
+			}
+			w.rowsP = append(w.rowsP, p.rows[:0])
+			delete(w.parts, k)
+			delete(w.names, k)
+		}
+	}
+	return nil
+}
+
+// rowBuf returns an empty row buffer of RowGroupRows capacity, reusing one
+// of a finished partition when there is one.
+func (w *Writer) rowBuf() []EventRow {
+	if n := len(w.rowsP); n > 0 {
+		b := w.rowsP[n-1]
+		w.rowsP = w.rowsP[:n-1]
+		return b
+	}
+	return make([]EventRow, 0, min(1024, w.opt.RowGroupRows))
+}
+
+func eventTime(r *EventRow) time.Time   { return r.Timestamp }
+func findingTime(r *FindingRow) time.Time { return r.Timestamp }
+
+// writeGroup sorts the buffered rows by time and writes them as one row
+// group of the partition's open file (opening one if needed); a file that
+// reached FileRows is committed.
+func writeGroup[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
+	if len(p.rows) == 0 {
+		return nil
+	}
+	sort.SliceStable(p.rows, func(i, j int) bool { return at(&p.rows[i]).Before(at(&p.rows[j])) })
+	if p.w == nil {
+		if err := openPart(w, p); err != nil {
+			return err
+		}
+	}
+	if _, err := p.w.Write(p.rows); err != nil {
+		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
+	}
+	if err := p.w.Flush(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
+	}
+	first, last := at(&p.rows[0]), at(&p.rows[len(p.rows)-1])
+	if p.n == 0 || first.Before(p.min) {
+		p.min = first
+	}
+	if last.After(p.max) {
+		p.max = last
+	}
+	p.n += int64(len(p.rows))
+	clear(p.rows)
+	p.rows = p.rows[:0]
+	if p.n >= int64(w.opt.FileRows) {
+		return commit(w, p)
+	}
+	return nil
+}
+
+func openPart[T any](w *Writer, p *part[T]) error {
+	dir := filepath.Join(w.opt.Dir, filepath.FromSlash(p.rel))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create partition: %w", err)
+	}
+	w.mu.Lock()
+	w.seq++
+	name := fmt.Sprintf("part-%s-%05d.parquet", w.opt.Run, w.seq)
+	w.mu.Unlock()
+	p.tmp = filepath.Join(dir, "."+name+".tmp")
+	f, err := os.OpenFile(p.tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot create part file: %w", err)
+	}
+	p.f = f
+	p.w = parquet.NewGenericWriter[T](f,
+		parquet.Compression(&parquet.Zstd),
+		parquet.CreatedBy("winnow", w.opt.Version, ""),
+		parquet.KeyValueMetadata("winnow.schema", SchemaVersion),
+		parquet.KeyValueMetadata("winnow.run", w.opt.Run),
+		parquet.KeyValueMetadata("winnow.partition", p.rel),
+	)
+	return nil
+}
+
+// commit closes the partition's file durably, renames it into place and
+// records it in the commit log.
+func commit[T any](w *Writer, p *part[T]) error {
+	if p.w == nil {
+		return nil
+	}
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("cannot finish %s: %w", p.tmp, err)
+	}
+	if err := p.f.Sync(); err != nil {
+		return fmt.Errorf("cannot sync %s: %w", p.tmp, err)
+	}
+	st, _ := p.f.Stat()
+	if err := p.f.Close(); err != nil {
+		return fmt.Errorf("cannot close %s: %w", p.tmp, err)
+	}
+	dir := filepath.Dir(p.tmp)
+	final := filepath.Join(dir, filepath.Base(p.tmp)[1:len(filepath.Base(p.tmp))-len(".tmp")])
+	if err := os.Rename(p.tmp, final); err != nil {
+		return fmt.Errorf("cannot commit %s: %w", final, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(w.opt.Dir, final)
+	c := Commit{File: filepath.ToSlash(rel), Rows: p.n, Min: p.min.UTC(), Max: p.max.UTC(), Run: w.opt.Run}
+	if st != nil {
+		c.Bytes = st.Size()
+	}
+	w.mu.Lock()
+	c.Dropped = w.dropped[p.rel]
+	delete(w.dropped, p.rel)
+	w.stats.Files++
+	w.stats.Bytes += c.Bytes
+	if p.kind == "finding" {
+		w.stats.Findings += p.n
+	} else {
+		w.stats.Events += p.n
+	}
+	w.mu.Unlock()
+	line, _ := json.Marshal(c)
+	if _, err := w.commits.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("cannot write commit log: %w", err)
+	}
+	if err := w.commits.Sync(); err != nil {
+		return fmt.Errorf("cannot sync commit log: %w", err)
+	}
+	p.w, p.f, p.tmp, p.n = nil, nil, "", 0
+	return nil
+}
+
+func finish[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
+	if err := writeGroup(w, p, at); err != nil {
+		return err
+	}
+	return commit(w, p)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("cannot sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("cannot sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (w *Writer) closeAll() error {
+	open := make([]*part[EventRow], 0, len(w.parts))
+	for _, p := range w.parts {
+		open = append(open, p)
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].rel < open[j].rel })
+	for _, p := range open {
+		if err := finish(w, p, eventTime); err != nil {
+			return err
+		}
+	}
+	var rels []string
+	w.parts = map[pkey]*part[EventRow]{}
+	// Partitions whose every event was dropped still record their count.
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for rel := range w.dropped {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		line, _ := json.Marshal(Commit{File: rel + "/", Dropped: w.dropped[rel], Run: w.opt.Run})
+		if _, err := w.commits.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("cannot write commit log: %w", err)
+		}
+	}
+	return w.commits.Sync()
+}
+
+// Close flushes and commits every open partition. Findings, if any, are
+// written as kind=finding partitions by their end time. Close returns the
+// first error of the run.
+func (w *Writer) Close(findings []event.Alert) error {
+	select {
+	case <-w.done:
+	default:
+		close(w.queue)
+		<-w.done
+	}
+	err := w.err
+	if err == nil && len(findings) > 0 {
+		err = w.writeFindings(findings)
+	}
+	if cerr := w.commits.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("cannot close commit log: %w", cerr)
+	}
+	return err
+}
+
+func (w *Writer) writeFindings(alerts []event.Alert) error {
+	parts := map[string]*part[FindingRow]{}
+	for i := range alerts {
+		r := findingRow(&alerts[i], w.opt.Run)
+		rel := partitionOf("finding", r.Timestamp)
+		p := parts[rel]
+		if p == nil {
+			p = &part[FindingRow]{kind: "finding", rel: rel}
+			parts[rel] = p
+		}
+		p.rows = append(p.rows, r)
+	}
+	rels := make([]string, 0, len(parts))
+	for rel := range parts {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		if err := finish(w, parts[rel], findingTime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stats returns the counters so far (final after Close).
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}

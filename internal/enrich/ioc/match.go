@@ -1,0 +1,69 @@
+package ioc
+
+import (
+	"strings"
+
+	"winnow/internal/event"
+)
+
+// Hit is one indicator matched by an event field.
+type Hit struct {
+	ID    int32
+	Field string // ECS name of the field that matched
+	Value string // the event's value that matched
+}
+
+// MatchEvent appends to out the indicators matching ev: its source
+// address, its DNS question name and answer addresses, its HTTP site and
+// URL. It allocates only when something matches.
+func (s *Set) MatchEvent(ev *event.Event, out []Hit) []Hit {
+	if s == nil {
+		return out
+	}
+	if ev.SrcIP.IsValid() {
+		for _, id := range s.MatchAddr(ev.SrcIP) {
+			out = append(out, Hit{id, "source.ip", ev.SrcIP.String()})
+		}
+	}
+	if d := ev.DNS; d != nil {
+		for _, id := range s.MatchDomain(d.Name) {
+			out = append(out, Hit{id, "dns.question.name", d.Name})
+		}
+		if d.ServerIP.IsValid() {
+			for _, id := range s.MatchAddr(d.ServerIP) {
+				out = append(out, Hit{id, "destination.ip", d.ServerIP.String()})
+			}
+		}
+	}
+	if h := ev.HTTP; h != nil && h.Site != "" && h.Site != "-" {
+		for _, id := range s.MatchDomain(h.Site) {
+			out = append(out, Hit{id, "url.domain", h.Site})
+		}
+		if len(s.strs) > 0 {
+			u := "http://" + h.Site + h.Path
+			if h.Query != "" {
+				u += "?" + h.Query
+			}
+			for _, id := range s.MatchURL(u) {
+				out = append(out, Hit{id, "url.full", u})
+			}
+		}
+	}
+	return out
+}
+
+// Describe renders an indicator for a finding: value, type and origin.
+func (ind *Indicator) Describe() string {
+	var b strings.Builder
+	b.WriteString(ind.Value)
+	b.WriteString(" (")
+	b.WriteString(ind.Type.String())
+	b.WriteString(" from ")
+	b.WriteString(ind.Source)
+	if ind.Label != "" {
+		b.WriteString(": ")
+		b.WriteString(ind.Label)
+	}
+	b.WriteByte(')')
+	return b.String()
+}
