@@ -106,7 +106,7 @@ func readAll[T any](path string) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	pf, err := parquet.OpenFile(f, st.Size())
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("corrupt archive file %s: %w", path, err)
 	}
@@ -171,7 +171,7 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 		}
 		h := &fileHeap{}
 		for _, f := range files[i:j] {
-			c, err := openCursor(f.Path)
+			c, err := openCursor(f)
 			if err != nil {
 				st.Skipped = append(st.Skipped, err)
 				continue
@@ -189,10 +189,9 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 				return st, err
 			}
 			c := (*h)[0]
-			r := &c.rows[c.pos]
-			if inWindow(r.Timestamp, o.From, o.To) {
+			if inWindow(c.head(), o.From, o.To) {
 				batch = append(batch, event.Event{})
-				toEvent(r, o.Location, &batch[len(batch)-1])
+				c.event(o.Location, &batch[len(batch)-1])
 				if len(batch) == cap(batch) {
 					if err := flush(); err != nil {
 						h.closeAll()
@@ -200,7 +199,7 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 					}
 				}
 			}
-			c.pos++
+			c.advance()
 			if c.next(&st) {
 				heap.Fix(h, 0)
 			} else {
@@ -213,37 +212,65 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 	return st, flush()
 }
 
-// cursor reads one file in row batches.
-type cursor struct {
-	path string
-	f    *os.File
-	r    *parquet.GenericReader[EventRow]
-	rows []EventRow
-	pos  int
-	done bool
+// cursor reads one file in row batches, whatever its row schema.
+type cursor interface {
+	head() time.Time
+	event(loc *time.Location, ev *event.Event)
+	advance()
+	next(st *ReadStats) bool
+	close()
+	name() string
 }
 
-func openCursor(path string) (*cursor, error) {
-	f, err := os.Open(path)
+// fileCursor is a cursor over rows of schema T.
+type fileCursor[T any] struct {
+	path string
+	f    *os.File
+	r    *parquet.GenericReader[T]
+	rows []T
+	pos  int
+	done bool
+	at   func(*T) time.Time
+	conv func(*T, *time.Location, *event.Event)
+}
+
+func openCursor(ref FileRef) (cursor, error) {
+	f, err := os.Open(ref.Path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+		return nil, fmt.Errorf("cannot open %s: %w", ref.Path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", ref.Path, err)
 	}
-	pf, err := parquet.OpenFile(f, st.Size())
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("corrupt archive file %s (skipped): %w", path, err)
+		return nil, fmt.Errorf("corrupt archive file %s (skipped): %w", ref.Path, err)
 	}
-	return &cursor{path: path, f: f, r: parquet.NewGenericReader[EventRow](pf), rows: make([]EventRow, 0, 512)}, nil
+	switch family(ref.Kind) {
+	case "http":
+		return newCursor(ref.Path, f, pf, httpTime, httpEvent), nil
+	case "dns":
+		return newCursor(ref.Path, f, pf, dnsTime, dnsEvent), nil
+	}
+	return newCursor(ref.Path, f, pf, authTime, authEvent), nil
 }
+
+func newCursor[T any](path string, f *os.File, pf *parquet.File, at func(*T) time.Time,
+	conv func(*T, *time.Location, *event.Event)) *fileCursor[T] {
+	return &fileCursor[T]{path: path, f: f, r: parquet.NewGenericReader[T](pf), rows: make([]T, 0, 512), at: at, conv: conv}
+}
+
+func (c *fileCursor[T]) head() time.Time                           { return c.at(&c.rows[c.pos]) }
+func (c *fileCursor[T]) event(loc *time.Location, ev *event.Event) { c.conv(&c.rows[c.pos], loc, ev) }
+func (c *fileCursor[T]) advance()                                  { c.pos++ }
+func (c *fileCursor[T]) name() string                              { return c.path }
 
 // next makes sure the cursor has a row; false at the end of the file or on
 // a read error (recorded in st).
-func (c *cursor) next(st *ReadStats) bool {
+func (c *fileCursor[T]) next(st *ReadStats) bool {
 	if c.pos < len(c.rows) {
 		return true
 	}
@@ -263,24 +290,22 @@ func (c *cursor) next(st *ReadStats) bool {
 	return n > 0
 }
 
-func (c *cursor) close() {
+func (c *fileCursor[T]) close() {
 	c.r.Close()
 	c.f.Close()
 }
 
-func (c *cursor) head() time.Time { return c.rows[c.pos].Timestamp }
-
-type fileHeap []*cursor
+type fileHeap []cursor
 
 func (h fileHeap) Len() int { return len(h) }
 func (h fileHeap) Less(i, j int) bool {
 	if a, b := h[i].head(), h[j].head(); !a.Equal(b) {
 		return a.Before(b)
 	}
-	return h[i].path < h[j].path
+	return h[i].name() < h[j].name()
 }
 func (h fileHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *fileHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *fileHeap) Push(x any)   { *h = append(*h, x.(cursor)) }
 func (h *fileHeap) Pop() any {
 	old := *h
 	c := old[len(old)-1]

@@ -69,7 +69,6 @@ type Writer struct {
 	opt   Options
 	queue chan []event.Event
 	free  chan []event.Event // batches handed back by the goroutine
-	rowsP [][]EventRow       // row buffers of finished partitions, for reuse
 	done  chan struct{}
 	err   error // first error of the background goroutine (read after done)
 
@@ -81,7 +80,7 @@ type Writer struct {
 	dropNow map[string]int64 // drops counted by Write, handed over with the rows
 	dropQ   chan map[string]int64
 
-	parts map[pkey]*part[EventRow]
+	parts map[pkey]partition
 	names map[pkey]string // partition paths, formatted once
 	wm    time.Time
 }
@@ -92,7 +91,16 @@ type pkey struct {
 	hour int64 // unix hours
 }
 
-// part is one partition's open file and its buffered rows.
+// partition is one open partition of some row schema.
+type partition interface {
+	add(ev *event.Event)
+	buffered() int
+	group(w *Writer) error  // write the buffered rows as a row group
+	finish(w *Writer) error // write and commit the file
+	hourEnd() time.Time
+}
+
+// part is one partition's open file and its buffered rows of schema T.
 type part[T any] struct {
 	kind, rel string // partition path relative to the root
 	end       time.Time
@@ -102,6 +110,29 @@ type part[T any] struct {
 	w         *parquet.GenericWriter[T]
 	n         int64
 	min, max  time.Time
+	conv      func(*event.Event, *T)
+	at        func(*T) time.Time
+}
+
+func (p *part[T]) add(ev *event.Event) {
+	p.rows = append(p.rows, *new(T))
+	p.conv(ev, &p.rows[len(p.rows)-1])
+}
+func (p *part[T]) buffered() int          { return len(p.rows) }
+func (p *part[T]) group(w *Writer) error  { return writeGroup(w, p, p.at) }
+func (p *part[T]) finish(w *Writer) error { return finish(w, p, p.at) }
+func (p *part[T]) hourEnd() time.Time     { return p.end }
+func authTime(r *AuthRow) time.Time       { return r.Timestamp }
+func httpTime(r *HTTPRow) time.Time       { return r.Timestamp }
+func dnsTime(r *DNSRow) time.Time         { return r.Timestamp }
+func newPartition(kind, rel string, end time.Time) partition {
+	switch family(kind) {
+	case "http":
+		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, at: httpTime}
+	case "dns":
+		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, at: dnsTime}
+	}
+	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, at: authTime}
 }
 
 // ErrClosed is returned by Write after Close.
@@ -133,7 +164,7 @@ func NewWriter(opt Options) (*Writer, error) {
 	}
 	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
 		commits: cf, dropped: map[string]int64{}, dropQ: make(chan map[string]int64, 8),
-		parts: map[pkey]*part[EventRow]{}, names: map[pkey]string{}}
+		parts: map[pkey]partition{}, names: map[pkey]string{}}
 	go w.loop()
 	return w, nil
 }
@@ -261,24 +292,22 @@ func (w *Writer) add(evs []event.Event) error {
 				rel = partitionOf(ev.Kind.String(), ev.Time)
 				w.names[k] = rel
 			}
-			p = &part[EventRow]{kind: ev.Kind.String(), rel: rel, end: time.Unix((k.hour+1)*3600, 0), rows: w.rowBuf()}
+			p = newPartition(ev.Kind.String(), rel, time.Unix((k.hour+1)*3600, 0))
 			w.parts[k] = p
 		}
-		p.rows = append(p.rows, EventRow{})
-		toRow(ev, &p.rows[len(p.rows)-1])
-		if len(p.rows) >= w.opt.RowGroupRows {
-			if err := writeGroup(w, p, eventTime); err != nil {
+		p.add(ev)
+		if p.buffered() >= w.opt.RowGroupRows {
+			if err := p.group(w); err != nil {
 				return err
 			}
 		}
 	}
 	// Close partitions whose hour is over (plus lateness).
 	for k, p := range w.parts {
-		if w.wm.Sub(p.end) > w.opt.Lateness {
-			if err := finish(w, p, eventTime); err != nil {
+		if w.wm.Sub(p.hourEnd()) > w.opt.Lateness {
+			if err := p.finish(w); err != nil {
 				return err
 			}
-			w.rowsP = append(w.rowsP, p.rows[:0])
 			delete(w.parts, k)
 			delete(w.names, k)
 		}
@@ -286,18 +315,6 @@ func (w *Writer) add(evs []event.Event) error {
 	return nil
 }
 
-// rowBuf returns an empty row buffer of RowGroupRows capacity, reusing one
-// of a finished partition when there is one.
-func (w *Writer) rowBuf() []EventRow {
-	if n := len(w.rowsP); n > 0 {
-		b := w.rowsP[n-1]
-		w.rowsP = w.rowsP[:n-1]
-		return b
-	}
-	return make([]EventRow, 0, min(1024, w.opt.RowGroupRows))
-}
-
-func eventTime(r *EventRow) time.Time   { return r.Timestamp }
 func findingTime(r *FindingRow) time.Time { return r.Timestamp }
 
 // writeGroup sorts the buffered rows by time and writes them as one row
@@ -431,18 +448,23 @@ func syncDir(dir string) error {
 }
 
 func (w *Writer) closeAll() error {
-	open := make([]*part[EventRow], 0, len(w.parts))
-	for _, p := range w.parts {
-		open = append(open, p)
+	keys := make([]pkey, 0, len(w.parts))
+	for k := range w.parts {
+		keys = append(keys, k)
 	}
-	sort.Slice(open, func(i, j int) bool { return open[i].rel < open[j].rel })
-	for _, p := range open {
-		if err := finish(w, p, eventTime); err != nil {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].hour != keys[j].hour {
+			return keys[i].hour < keys[j].hour
+		}
+		return keys[i].kind < keys[j].kind
+	})
+	for _, k := range keys {
+		if err := w.parts[k].finish(w); err != nil {
 			return err
 		}
 	}
 	var rels []string
-	w.parts = map[pkey]*part[EventRow]{}
+	w.parts = map[pkey]partition{}
 	// Partitions whose every event was dropped still record their count.
 	w.mu.Lock()
 	defer w.mu.Unlock()
