@@ -65,7 +65,7 @@ Exit codes: 0 ran (findings or not), 1 --fail-on severity met,
 		Version:       version,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return app.UsageError{Err: err} })
-	root.AddCommand(newAnalyze(ex), newDemo(ex), newGenerate(), newDetectors())
+	root.AddCommand(newAnalyze(ex), newDemo(ex), newGenerate(), newDetectors(), newReplay(ex), newHunt(ex), newArchive(ex), newScore(ex))
 	return root
 }
 
@@ -120,6 +120,7 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 	startProf, stopProf := profileFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		o.Args = args
+		o.Version = version
 		stdio(&o)
 		if err := startProf(); err != nil {
 			return err
@@ -130,6 +131,7 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 		return err
 	}
 	analyzeFlags(cmd, &o, true)
+	archiveFlags(cmd, &o.ArchiveOptions)
 	return cmd
 }
 
@@ -198,7 +200,7 @@ func newGenerate() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.IntVar(&o.Hosts, "hosts", 0, "fleet size (default 5)")
 	f.IntVar(&o.Users, "users", 0, "legitimate users (default 12)")
-	cmd.AddCommand(auth)
+	cmd.AddCommand(auth, newGenerateDNS())
 	return cmd
 }
 

@@ -35,6 +35,9 @@ type AnalyzeOptions struct {
 	Color       string // auto, always, never
 	Progress    string // auto, always, never
 	Quiet       bool   // no summary on stderr
+	Version     string // winnow's version, recorded in archive files
+
+	ArchiveOptions
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -78,6 +81,10 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 	if err != nil {
 		return ExitUsage, err
 	}
+	arch, err := o.openArchive(&cfg, o.Version)
+	if err != nil {
+		return ExitUsage, err
+	}
 	p, err := pipeline.New(cfg)
 	if err != nil {
 		return ExitUsage, UsageError{err}
@@ -92,6 +99,11 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 	stop := startProgress(o, p)
 	res, err := p.Run(ctx, emit)
 	stop()
+	if arch != nil {
+		if aerr := arch.finish(alerts, o.Stderr, o.Quiet); aerr != nil && err == nil {
+			err = aerr
+		}
+	}
 	if err != nil {
 		return ExitInputErr, err
 	}
@@ -106,7 +118,10 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 }
 
 func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config, error) {
-	reg := NewRegistry()
+	reg, _, err := o.registry()
+	if err != nil {
+		return pipeline.Config{}, UsageError{err}
+	}
 	enabled, err := SelectDetectors(reg, o.Only, o.Disable, o.Set)
 	if err != nil {
 		return pipeline.Config{}, err

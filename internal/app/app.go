@@ -14,8 +14,11 @@ import (
 
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
+	dnsdetect "winnow/internal/detect/dns"
 	"winnow/internal/parse"
 	"winnow/internal/parse/authlog"
+	"winnow/internal/parse/dnslog"
+	"winnow/internal/parse/dnspcap"
 )
 
 // Exit codes.
@@ -40,6 +43,7 @@ func usagef(format string, args ...any) error {
 func NewRegistry() *detect.Registry {
 	r := &detect.Registry{}
 	auth.Register(r)
+	dnsdetect.Register(r)
 	return r
 }
 
@@ -47,6 +51,10 @@ func NewRegistry() *detect.Registry {
 func NewFormats() *parse.Formats {
 	f := &parse.Formats{}
 	f.Add(authlog.Format())
+	f.Add(dnspcap.Format()) // binary: checked by magic before any text sniffing
+	for _, fm := range dnslog.Formats() {
+		f.Add(fm)
+	}
 	return f
 }
 

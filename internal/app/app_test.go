@@ -239,7 +239,7 @@ func TestFailOnAndExitCodes(t *testing.T) {
 		func(o *AnalyzeOptions) { o.FailOn = "sometimes" },
 		func(o *AnalyzeOptions) { o.Set = []string{"auth.brute_force.threshold=x"} },
 		func(o *AnalyzeOptions) { o.Set = []string{"auth.nope.threshold=3"} },
-		func(o *AnalyzeOptions) { o.Only = []string{"dns."} },
+		func(o *AnalyzeOptions) { o.Only = []string{"nosuch."} },
 		func(o *AnalyzeOptions) { o.InputFormat = "parquet" },
 	} {
 		r := analyze(t, []string{quiet}, bad)

@@ -38,8 +38,12 @@ func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	if err != nil {
 		return ExitInputErr, err
 	}
+	dnsPath, dnsTruth, err := writeDemoDNS(path, gc.Start, o.Seed)
+	if err != nil {
+		return ExitInputErr, err
+	}
 	a := o.Analyze
-	a.Args = []string{path}
+	a.Args = []string{path, dnsPath}
 	a.Year = gc.Start.Year()
 	if a.TZ == "" {
 		a.TZ = "UTC"
@@ -47,10 +51,12 @@ func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	if !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow demo: generated %d lines of auth.log for %d hosts with %d attacks embedded (%s)\n",
 			truth.Lines, gc.Hosts, len(truth.Attacks), describeSave(o.Save))
+		describeDemoDNS(a.Stderr, dnsPath, dnsTruth)
 	}
 	code, err := Analyze(ctx, a)
 	if err == nil && a.Output == "text" {
 		writeTruth(a.Stdout, truth)
+		writeDNSTruth(a.Stdout, dnsTruth)
 	}
 	return code, err
 }

@@ -6,6 +6,7 @@ package parse
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -63,6 +64,57 @@ type Format struct {
 	// lines) fit the format, 0 (not at all) to 1 (every line parses).
 	Sniff func(lines [][]byte) float64
 	New   func(o Options) Parser
+
+	// Binary formats (packet captures) set Magic and Decode instead of
+	// Sniff and New. The pipeline offers every input's first bytes (up to
+	// MagicLen, after gzip decompression) to each binary format's Magic
+	// before it looks at the input as text, and decodes a match from the
+	// raw byte stream. A binary format with Sniff == nil is never picked by
+	// Detect.
+	Magic  func(head []byte) bool
+	Decode Decoder
+}
+
+// MagicLen is how many leading bytes Magic is offered (fewer for a
+// shorter input).
+const MagicLen = 64
+
+// Binary reports whether the format decodes a byte stream (Decode) rather
+// than lines.
+func (fm *Format) Binary() bool { return fm.Decode != nil }
+
+// Decoder reads a whole binary input and calls emit for each event.
+//
+// Contract:
+//   - name is the input's name as the user gave it; events' Ref.File is set
+//     to it and Ref.Line to the record number (1-based packet number for
+//     captures), so samples read "capture.pcap:1234".
+//   - Events are emitted in event-time order (the decoder reorders what
+//     its records allow, e.g. a query is emitted when its response or its
+//     timeout is seen); small residual disorder is absorbed by the
+//     detectors' lateness.
+//   - emit copies *ev before returning, so the decoder may reuse ev; every
+//     string and per-kind part (ev.DNS) must be fresh per event and is
+//     retained by the consumer.
+//   - A record that cannot be decoded is counted in DecodeStats and
+//     skipped; it never stops the decoder. Decode returns an error only for
+//     an input it cannot read at all (bad header) or that fails midway
+//     (read error, truncation), after emitting every event before the
+//     failure; an error returned by emit (cancellation) is returned as is.
+type Decoder func(r io.Reader, name string, o Options, emit func(ev *event.Event) error) (DecodeStats, error)
+
+// DecodeStats describes what a Decoder did with an input.
+type DecodeStats struct {
+	Records   int64 // records read (packets)
+	Events    int64 // events emitted
+	Malformed int64 // records that could not be decoded, truncated ones included
+	Skipped   int64 // records that are not the format's business (non-DNS packets)
+	// Samples are a few malformed records: Line is the record number and
+	// Text says what was wrong.
+	Samples []event.Sample
+	// Detail holds decoder-specific counters by snake_case name
+	// (fragments, tcp_gaps, unanswered, ...).
+	Detail map[string]int64
 }
 
 // Formats is a set of formats for detection and --input-format lookup.
@@ -103,6 +155,9 @@ var ErrUnknownFormat = errors.New("unknown input format")
 func (f *Formats) Detect(lines [][]byte) (Format, error) {
 	best, bestScore := -1, 0.0
 	for i, fm := range f.list {
+		if fm.Sniff == nil {
+			continue
+		}
 		if s := fm.Sniff(lines); s > bestScore {
 			best, bestScore = i, s
 		}
@@ -111,4 +166,25 @@ func (f *Formats) Detect(lines [][]byte) (Format, error) {
 		return Format{}, fmt.Errorf("%w (best score %.2f; try --input-format, one of %v)", ErrUnknownFormat, bestScore, f.Names())
 	}
 	return f.list[best], nil
+}
+
+// DetectBinary returns the first binary format whose Magic matches head
+// (an input's first bytes, at most MagicLen).
+func (f *Formats) DetectBinary(head []byte) (Format, bool) {
+	for _, fm := range f.list {
+		if fm.Magic != nil && fm.Decode != nil && fm.Magic(head) {
+			return fm, true
+		}
+	}
+	return Format{}, false
+}
+
+// HasBinary reports whether any format decodes binary input.
+func (f *Formats) HasBinary() bool {
+	for _, fm := range f.list {
+		if fm.Decode != nil {
+			return true
+		}
+	}
+	return false
 }

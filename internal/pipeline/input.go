@@ -30,6 +30,10 @@ type inputRun struct {
 	maxRep  int
 	samples int
 	stats   InputStats
+
+	// Binary inputs (see binary.go): the raw stream and its decoder.
+	raw    *rawInput
+	decode parse.Decoder
 }
 
 // openInput opens the input and picks its format. Failures are recorded in
@@ -37,7 +41,11 @@ type inputRun struct {
 func (p *Pipeline) openInput(in source.Input) *inputRun {
 	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples}
 	r.stats.Name = in.Name
-	rd, err := source.Open(in, p.cfg.Stdin, source.Options{MaxLine: p.cfg.MaxLine})
+	binary, stdin := p.sniffBinary(r, in)
+	if binary {
+		return r
+	}
+	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine})
 	if err != nil {
 		r.stats.Err = err
 		return r
@@ -71,6 +79,9 @@ func (p *Pipeline) openInput(in source.Input) *inputRun {
 func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
 	if p.cfg.InputFormat != "" {
 		fm, _ := p.cfg.Formats.Get(p.cfg.InputFormat)
+		if fm.Binary() {
+			return fm, fmt.Errorf("%w: not a %s input (its magic bytes do not match)", parse.ErrUnknownFormat, fm.Name)
+		}
 		return fm, nil
 	}
 	return p.cfg.Formats.Detect(head)

@@ -41,7 +41,7 @@ func (c *cursor) fill(ctx context.Context) bool {
 // order (a k-way merge by runs: it takes from the earliest stream every
 // event up to the next stream's head). Within one input, order is the
 // file's; small disorder is absorbed by the Runner's lateness.
-func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *Result) error {
+func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *Result, sink func([]event.Event) error) error {
 	var cs []*cursor
 	for _, st := range streams {
 		c := &cursor{st: st}
@@ -63,6 +63,11 @@ func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *R
 		res.observe(run)
 		if err := runner.Submit(run); err != nil {
 			return err
+		}
+		if sink != nil {
+			if err := sink(run); err != nil {
+				return err
+			}
 		}
 		c.pos = end
 		if !c.fill(ctx) {

@@ -35,6 +35,13 @@ type Config struct {
 	// MalformedSamples is how many malformed lines per input are kept for
 	// the report (default 5).
 	MalformedSamples int
+	// Sources are inputs that yield events directly (the archive for
+	// replay); they are merged by event time with the file inputs.
+	Sources []EventSource
+	// Sink, when set, receives every event in merge order after it went to
+	// the detectors (the archive writer); the batch is borrowed for the
+	// call. An error stops the run.
+	Sink func([]event.Event) error
 }
 
 // InputStats describes what happened to one input.
@@ -49,7 +56,10 @@ type InputStats struct {
 	Binary       int64 // lines with binary bytes
 	RepeatCapped int64 // repeats not expanded because of MaxRepeat
 	Samples      []event.Sample
-	Err          error // why the input was not (fully) read; nil if it was
+	// Detail holds a binary decoder's own counters (packet captures:
+	// fragments, tcp_gaps, unanswered, ...); nil for line inputs.
+	Detail map[string]int64
+	Err    error // why the input was not (fully) read; nil if it was
 }
 
 // Result summarises a run.
@@ -109,6 +119,9 @@ func (p *Pipeline) Progress() (done, total int64) {
 		if r.reader != nil {
 			done += r.reader.BytesRead()
 		}
+		if r.raw != nil {
+			done += r.raw.cnt.Load()
+		}
 	}
 	return done, p.total
 }
@@ -143,11 +156,27 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 		wg.Add(1)
 		go func(r *inputRun) {
 			defer wg.Done()
+			if r.decode != nil {
+				o := p.cfg.Parse
+				o.ModTime = r.in.ModTime
+				r.readBinary(ctx, st, o)
+				return
+			}
 			r.read(ctx, st)
 		}(r)
 	}
+	srcStats := make([]InputStats, len(p.cfg.Sources))
+	for i, src := range p.cfg.Sources {
+		st := newStream()
+		streams = append(streams, st)
+		wg.Add(1)
+		go func(i int, src EventSource) {
+			defer wg.Done()
+			srcStats[i] = readSource(ctx, src, st)
+		}(i, src)
+	}
 	res := &Result{}
-	mergeErr := merge(ctx, streams, runner, res)
+	mergeErr := merge(ctx, streams, runner, res, p.cfg.Sink)
 	if mergeErr != nil {
 		cancel()
 	}
@@ -158,6 +187,9 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 			_ = r.reader.Close()
 		}
 		res.add(r.stats)
+	}
+	for _, s := range srcStats {
+		res.add(s)
 	}
 	res.Detectors = runner.Stats()
 	res.Elapsed = time.Since(start)

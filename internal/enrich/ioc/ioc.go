@@ -62,13 +62,13 @@ type Indicator struct {
 type Set struct {
 	meta    []Indicator
 	filter  *bloom.BloomFilter
-	addrs   []addrEntry          // exact addresses, sorted
-	nets    map[int][]addrEntry  // CIDR ranges by prefix length, masked base, sorted
-	lengths []int                // prefix lengths present, longest first
-	strs    []strEntry           // "d:"/"u:"/"h:" keyed domains, URLs and hashes, sorted
-	counts  map[Type]int         // loaded per type
-	errs    []error              // lines that were not indicators (first few)
-	bad     int                  // lines skipped
+	addrs   []addrEntry         // exact addresses, sorted
+	nets    map[int][]addrEntry // CIDR ranges by prefix length, masked base, sorted
+	lengths []int               // prefix lengths present, longest first
+	strs    []strEntry          // "d:"/"u:"/"h:" keyed domains, URLs and hashes, sorted
+	counts  map[Type]int        // loaded per type
+	errs    []error             // lines that were not indicators (first few)
+	bad     int                 // lines skipped
 }
 
 type addrEntry struct {

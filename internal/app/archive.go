@@ -1,0 +1,457 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"winnow/internal/archive"
+	"winnow/internal/correlate"
+	"winnow/internal/detect"
+	"winnow/internal/detect/indicator"
+	"winnow/internal/enrich/ioc"
+	"winnow/internal/event"
+	"winnow/internal/pipeline"
+	"winnow/internal/report"
+)
+
+// ArchiveOptions are analyze's archive and indicator settings.
+type ArchiveOptions struct {
+	Archive   string        // write events and findings to this archive directory
+	Keep      string        // "all" (default) or "unknown": drop events matched by KnownGood
+	KnownGood []string      // known-good indicator lists (addresses, ranges, domains, NSRL hashes)
+	IOCs      []string      // known-bad indicator lists matched live (detector ioc.match)
+	RetainAge time.Duration // after the run, prune partitions older than this (0: keep)
+	RetainMax int64         // after the run, prune oldest hours beyond this many bytes (0: no cap)
+}
+
+// registry returns the detector registry with the indicator detector
+// when indicator lists were given.
+func (o *AnalyzeOptions) registry() (*detect.Registry, *ioc.Set, error) {
+	reg := NewRegistry()
+	if len(o.IOCs) == 0 {
+		return reg, nil, nil
+	}
+	set, err := loadIndicators(o.IOCs, nil, o.Stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := reg.Register(indicator.Spec(set)); err != nil {
+		return nil, nil, err
+	}
+	return reg, set, nil
+}
+
+// loadIndicators loads lists and reports malformed lines and sizes.
+func loadIndicators(bad, good []string, stderr io.Writer) (*ioc.Set, error) {
+	start := time.Now()
+	set, err := ioc.LoadFiles(bad, good)
+	if err != nil {
+		return nil, err
+	}
+	n, errs := set.Problems()
+	if n > 0 && stderr != nil {
+		fmt.Fprintf(stderr, "winnow: %d indicator lines skipped (not an address, range, domain, URL or hash):\n", n)
+		for _, e := range errs {
+			fmt.Fprintf(stderr, "    %v\n", e)
+		}
+	}
+	if set.Len() == 0 {
+		return nil, fmt.Errorf("no indicators in %s", strings.Join(append(append([]string{}, bad...), good...), ", "))
+	}
+	if stderr != nil {
+		fmt.Fprintf(stderr, "winnow: loaded %d indicators in %.2fs\n", set.Len(), time.Since(start).Seconds())
+	}
+	return set, nil
+}
+
+// archiveRun is an open archive writer for one analyze run.
+type archiveRun struct {
+	w   *archive.Writer
+	opt ArchiveOptions
+}
+
+// openArchive starts the archive writer and hooks it into cfg.
+func (o *AnalyzeOptions) openArchive(cfg *pipeline.Config, version string) (*archiveRun, error) {
+	a := o.ArchiveOptions
+	if a.Archive == "" {
+		if a.Keep != "" && a.Keep != "all" || len(a.KnownGood) > 0 {
+			return nil, usagef("--keep and --known-good need --archive DIR")
+		}
+		return nil, nil
+	}
+	opt := archive.Options{Dir: a.Archive, Version: version}
+	switch a.Keep {
+	case "", "all":
+	case "unknown":
+		if len(a.KnownGood) == 0 {
+			return nil, usagef("--keep unknown needs --known-good FILE (the allow-list that says what is known good)")
+		}
+		set, err := loadIndicators(nil, a.KnownGood, o.Stderr)
+		if err != nil {
+			return nil, usagef("--known-good: %v", err)
+		}
+		opt.Drop = knownGood(set)
+	default:
+		return nil, usagef("--keep %q: want all or unknown", a.Keep)
+	}
+	w, err := archive.NewWriter(opt)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Sink = w.Write
+	return &archiveRun{w: w, opt: a}, nil
+}
+
+// knownGood drops an event whose source address (or DNS name) is on a
+// known-good list and whose outcome is not a failure: a failed login from
+// a trusted address is still worth keeping.
+func knownGood(set *ioc.Set) func(*event.Event) bool {
+	var hits []ioc.Hit
+	return func(ev *event.Event) bool {
+		if ev.Outcome == event.OutcomeFailure {
+			return false
+		}
+		hits = set.MatchEvent(ev, hits[:0])
+		return len(hits) > 0
+	}
+}
+
+// finish writes the findings, commits everything, applies retention and
+// reports on stderr.
+func (r *archiveRun) finish(alerts []event.Alert, stderr io.Writer, quiet bool) error {
+	if err := r.w.Close(alerts); err != nil {
+		return fmt.Errorf("archive %s: %w", r.opt.Archive, err)
+	}
+	st := r.w.Stats()
+	if !quiet {
+		fmt.Fprintf(stderr, "winnow: archived %d events and %d findings to %s (%d files, %.1f MiB, %.1f bytes/event)",
+			st.Events, st.Findings, r.opt.Archive, st.Files, float64(st.Bytes)/(1<<20), perEvent(st))
+		if st.Dropped > 0 {
+			fmt.Fprintf(stderr, "; %d known-good events not stored", st.Dropped)
+		}
+		fmt.Fprintln(stderr)
+	}
+	if r.opt.RetainAge > 0 || r.opt.RetainMax > 0 {
+		ps, err := archive.Prune(r.opt.Archive, archive.Retention{MaxAge: r.opt.RetainAge, MaxBytes: r.opt.RetainMax})
+		if err != nil {
+			return err
+		}
+		if !quiet && ps.Files > 0 {
+			fmt.Fprintf(stderr, "winnow: retention removed %d hours (%d files, %.1f MiB)\n", ps.Hours, ps.Files, float64(ps.Bytes)/(1<<20))
+		}
+	}
+	return nil
+}
+
+func perEvent(st archive.Stats) float64 {
+	if st.Events+st.Findings == 0 {
+		return 0
+	}
+	return float64(st.Bytes) / float64(st.Events+st.Findings)
+}
+
+// archiveSource replays an archive window as a pipeline input.
+type archiveSource struct {
+	opt archive.ReadOptions
+	st  archive.ReadStats
+}
+
+func (s *archiveSource) Name() string { return s.opt.Dir }
+
+func (s *archiveSource) Read(ctx context.Context, emit func([]event.Event) error) error {
+	st, err := archive.Events(ctx, s.opt, emit)
+	s.st = st
+	return err
+}
+
+func (s *archiveSource) Stats() pipeline.InputStats {
+	is := pipeline.InputStats{Name: s.opt.Dir, Format: "archive", Lines: s.st.Events, Events: s.st.Events}
+	for _, e := range s.st.Skipped {
+		is.Samples = append(is.Samples, event.Sample{File: s.opt.Dir, Text: e.Error()})
+		is.Malformed++
+	}
+	return is
+}
+
+// ReplayOptions configure 'winnow replay'.
+type ReplayOptions struct {
+	Analyze  AnalyzeOptions // detectors, output, --tz, --iocs, ...
+	Archive  string
+	From, To time.Time
+	Diff     bool // print only findings that the original run did not produce
+}
+
+// Replay reads the archive window in event-time order through today's
+// pipeline and reports like analyze.
+func Replay(ctx context.Context, o ReplayOptions) (int, error) {
+	a := &o.Analyze
+	if o.Archive == "" {
+		return ExitUsage, usagef("--archive DIR is required")
+	}
+	if !o.To.IsZero() && !o.From.Before(o.To) {
+		return ExitUsage, usagef("--from must be before --to")
+	}
+	cfg, err := a.pipelineConfig(nil)
+	if err != nil {
+		return ExitUsage, err
+	}
+	failOn, minSev, err := a.severities()
+	if err != nil {
+		return ExitUsage, err
+	}
+	loc := cfg.Parse.Location
+	src := &archiveSource{opt: archive.ReadOptions{Dir: o.Archive, From: o.From, To: o.To, Location: loc}}
+	cfg.Sources = []pipeline.EventSource{src}
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		return ExitUsage, UsageError{err}
+	}
+	var mu sync.Mutex
+	var alerts []event.Alert
+	res, err := p.Run(ctx, func(al event.Alert) {
+		mu.Lock()
+		alerts = append(alerts, al)
+		mu.Unlock()
+	})
+	if err != nil {
+		return ExitInputErr, err
+	}
+	shown := alerts
+	if o.Diff {
+		before, errs := archive.Findings(o.Archive, o.From, o.To)
+		for _, e := range errs {
+			fmt.Fprintf(a.Stderr, "winnow: warning: %v\n", e)
+		}
+		var gone int
+		shown, gone = diffFindings(alerts, before)
+		if !a.Quiet {
+			fmt.Fprintf(a.Stderr, "winnow: replay diff: %d findings now, %d before, %d new, %d no longer reported\n",
+				len(alerts), len(before), len(shown), gone)
+		}
+	}
+	ranked := correlate.Correlate(shown)
+	if err := a.write(ranked, minSev); err != nil {
+		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
+	}
+	if !a.Quiet {
+		report.Summary(a.Stderr, res, ranked, len(shown))
+	}
+	if res.Events == 0 && !a.Quiet {
+		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
+	}
+	return exitCode(res, ranked, failOn), nil
+}
+
+// diffFindings returns the findings of now that before does not hold (by
+// rule, entity and time range) and how many of before are not in now.
+func diffFindings(now, before []event.Alert) ([]event.Alert, int) {
+	old := map[archive.Key]int{}
+	for i := range before {
+		old[archive.KeyOf(&before[i])]++
+	}
+	var added []event.Alert
+	for i := range now {
+		k := archive.KeyOf(&now[i])
+		if old[k] > 0 {
+			old[k]--
+			continue
+		}
+		added = append(added, now[i])
+	}
+	gone := 0
+	for _, n := range old {
+		gone += n
+	}
+	return added, gone
+}
+
+// HuntOptions configure 'winnow hunt'.
+type HuntOptions struct {
+	Archive  string
+	IOCs     []string
+	From, To time.Time
+	Output   string // text or json
+	Samples  int
+	TZ       string
+	Stdout   io.Writer
+	Stderr   io.Writer
+}
+
+// huntHit aggregates the matches of one indicator.
+type huntHit struct {
+	Indicator string         `json:"indicator"`
+	Type      string         `json:"type"`
+	List      string         `json:"list"`
+	ListLine  int            `json:"list_line"`
+	Label     string         `json:"label,omitempty"`
+	First     time.Time      `json:"first_seen"`
+	Last      time.Time      `json:"last_seen"`
+	Count     int64          `json:"count"`
+	Fields    map[string]int `json:"fields"`
+	Clients   []string       `json:"clients"`
+	Events    []event.Sample `json:"events"`
+	clients   map[string]bool
+}
+
+// Hunt matches every archived event of the window against indicator lists
+// and reports each indicator seen: first and last seen, count, the fields
+// and clients, and sample events.
+func Hunt(ctx context.Context, o HuntOptions) (int, error) {
+	if o.Archive == "" || len(o.IOCs) == 0 {
+		return ExitUsage, usagef("--archive DIR and --iocs FILE are required")
+	}
+	if o.Output != "text" && o.Output != "json" {
+		return ExitUsage, usagef("--format %q: want text or json", o.Output)
+	}
+	loc := time.UTC
+	if o.TZ != "" {
+		l, err := time.LoadLocation(o.TZ)
+		if err != nil {
+			return ExitUsage, usagef("--tz %q: %v", o.TZ, err)
+		}
+		loc = l
+	}
+	set, err := loadIndicators(o.IOCs, nil, o.Stderr)
+	if err != nil {
+		return ExitUsage, UsageError{err}
+	}
+	if o.Samples <= 0 {
+		o.Samples = 5
+	}
+	hits := map[int32]*huntHit{}
+	var buf []ioc.Hit
+	start := time.Now()
+	st, err := archive.Events(ctx, archive.ReadOptions{Dir: o.Archive, From: o.From, To: o.To, Location: loc},
+		func(evs []event.Event) error {
+			for i := range evs {
+				ev := &evs[i]
+				buf = set.MatchEvent(ev, buf[:0])
+				for _, h := range buf {
+					addHit(hits, set, h, ev, o.Samples)
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return ExitInputErr, err
+	}
+	for _, e := range st.Skipped {
+		fmt.Fprintf(o.Stderr, "winnow: warning: %v\n", e)
+	}
+	out := make([]*huntHit, 0, len(hits))
+	for _, h := range hits {
+		for c := range h.clients {
+			h.Clients = append(h.Clients, c)
+		}
+		sort.Strings(h.Clients)
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Indicator < out[j].Indicator
+	})
+	if err := writeHunt(o, out); err != nil {
+		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
+	}
+	fmt.Fprintf(o.Stderr, "winnow: hunted %d events in %d files against %d indicators: %d indicators seen, %.2fs\n",
+		st.Events, st.Files, set.Len(), len(out), time.Since(start).Seconds())
+	if len(st.Skipped) > 0 {
+		return ExitInputErr, nil
+	}
+	return ExitOK, nil
+}
+
+func addHit(hits map[int32]*huntHit, set *ioc.Set, h ioc.Hit, ev *event.Event, samples int) {
+	hh := hits[h.ID]
+	if hh == nil {
+		ind := set.Get(h.ID)
+		hh = &huntHit{Indicator: ind.Value, Type: ind.Type.String(), List: ind.Source, ListLine: ind.Line, Label: ind.Label,
+			First: ev.Time, Last: ev.Time, Fields: map[string]int{}, clients: map[string]bool{}}
+		hits[h.ID] = hh
+	}
+	hh.Count++
+	hh.Fields[h.Field]++
+	if ev.Time.Before(hh.First) {
+		hh.First = ev.Time
+	}
+	if ev.Time.After(hh.Last) {
+		hh.Last = ev.Time
+	}
+	if ev.SrcIP.IsValid() && len(hh.clients) < 100 {
+		hh.clients[ev.SrcIP.String()] = true
+	}
+	if len(hh.Events) < samples {
+		hh.Events = append(hh.Events, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+	}
+}
+
+func writeHunt(o HuntOptions, out []*huntHit) error {
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Stdout)
+		enc.SetEscapeHTML(false)
+		for _, h := range out {
+			if err := enc.Encode(h); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(out) == 0 {
+		_, err := fmt.Fprintln(o.Stdout, "No indicator was seen in the archive window.")
+		return err
+	}
+	for i, h := range out {
+		fmt.Fprintf(o.Stdout, "#%-3d %s %s  %d events  %s → %s\n", i+1, strings.ToUpper(h.Type), h.Indicator, h.Count,
+			h.First.Format("2006-01-02 15:04:05"), h.Last.Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(o.Stdout, "     list %s:%d", h.List, h.ListLine)
+		if h.Label != "" {
+			fmt.Fprintf(o.Stdout, " (%s)", h.Label)
+		}
+		fmt.Fprintf(o.Stdout, " · clients %s\n", clipList(h.Clients, 5))
+		for _, s := range h.Events {
+			fmt.Fprintf(o.Stdout, "     %s:%d  %s\n", s.File, s.Line, clip(s.Text, 140))
+		}
+	}
+	return nil
+}
+
+func clipList(l []string, n int) string {
+	if len(l) <= n {
+		return strings.Join(l, ", ")
+	}
+	return strings.Join(l[:n], ", ") + fmt.Sprintf(" and %d more", len(l)-n)
+}
+
+// PruneOptions configure 'winnow archive prune'.
+type PruneOptions struct {
+	Archive string
+	MaxAge  time.Duration
+	MaxSize int64
+	Stdout  io.Writer
+}
+
+// Prune applies retention to an archive.
+func Prune(o PruneOptions) (int, error) {
+	if o.Archive == "" || (o.MaxAge <= 0 && o.MaxSize <= 0) {
+		return ExitUsage, usagef("--archive DIR and --max-age or --max-size are required")
+	}
+	st, err := archive.Prune(o.Archive, archive.Retention{MaxAge: o.MaxAge, MaxBytes: o.MaxSize})
+	if err != nil {
+		return ExitInputErr, err
+	}
+	fmt.Fprintf(o.Stdout, "removed %d hours (%d files, %.1f MiB); kept %d hours (%.1f MiB)", st.Hours, st.Files,
+		float64(st.Bytes)/(1<<20), st.KeptHours, float64(st.KeptBytes)/(1<<20))
+	if !st.FirstKept.IsZero() {
+		fmt.Fprintf(o.Stdout, " from %s", st.FirstKept.Format("2006-01-02 15:00"))
+	}
+	fmt.Fprintln(o.Stdout)
+	return ExitOK, nil
+}
