@@ -251,9 +251,15 @@ func openCursor(ref FileRef) (cursor, error) {
 	}
 	switch family(ref.Kind) {
 	case "http":
+		if c, ok := newColumnCursor(ref.Path, f, pf, httpSetters(), httpTime, httpEvent); ok {
+			return c, nil
+		}
 		return newCursor(ref.Path, f, pf, httpTime, httpEvent), nil
 	case "dns":
 		return newCursor(ref.Path, f, pf, dnsTime, dnsEvent), nil
+	}
+	if c, ok := newColumnCursor(ref.Path, f, pf, authSetters(), authTime, authEvent); ok {
+		return c, nil
 	}
 	return newCursor(ref.Path, f, pf, authTime, authEvent), nil
 }
