@@ -47,6 +47,11 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Format == "empty" {
 		notes = append(notes, "empty input")
 	}
+	for _, k := range pipeline.DetailNames(in.Detail) {
+		if n := in.Detail[k]; n > 0 {
+			notes = append(notes, fmt.Sprintf("%s %s", group(n), strings.ReplaceAll(k, "_", " ")))
+		}
+	}
 	if len(notes) == 0 {
 		return
 	}
