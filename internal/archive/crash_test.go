@@ -159,7 +159,7 @@ func TestCorruptFileSkipped(t *testing.T) {
 		t.Fatalf("%d files", len(files))
 	}
 	b, _ := os.ReadFile(files[0].Path)
-	os.WriteFile(files[0].Path, b[:len(b)/2], 0o644)                     // truncated
+	os.WriteFile(files[0].Path, b[:len(b)/2], 0o644)                       // truncated
 	os.WriteFile(files[1].Path, []byte("PAR1 this is not parquet"), 0o644) // junk
 	var got int
 	st, err := Events(context.Background(), ReadOptions{Dir: dir, Location: time.UTC}, func(b []event.Event) error {

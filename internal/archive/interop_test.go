@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	xsource "github.com/xitongsys/parquet-go/source"
 	xreader "github.com/xitongsys/parquet-go/reader"
+	xsource "github.com/xitongsys/parquet-go/source"
 
 	"winnow/internal/event"
 )

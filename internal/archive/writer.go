@@ -84,6 +84,39 @@ type Writer struct {
 	parts map[pkey]partition
 	names map[pkey]string // partition paths, formatted once
 	wm    time.Time
+
+	// The encoder goroutine runs Parquet encoding, compression and file
+	// I/O in order, so that converting the next rows overlaps with it.
+	jobs   chan func() error
+	encEnd chan struct{}
+	encErr error // first encoder error; read under mu
+}
+
+// encode queues a job for the encoder; it returns the encoder's first
+// error, if any, so the caller stops early.
+func (w *Writer) encode(job func() error) error {
+	w.jobs <- job
+	return w.encodeErr()
+}
+
+func (w *Writer) encodeErr() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.encErr
+}
+
+func (w *Writer) encoder() {
+	defer close(w.encEnd)
+	for job := range w.jobs {
+		if w.encodeErr() != nil {
+			continue // drain: the run is failing
+		}
+		if err := job(); err != nil {
+			w.mu.Lock()
+			w.encErr = err
+			w.mu.Unlock()
+		}
+	}
 }
 
 // pkey identifies a partition without formatting its path.
@@ -113,6 +146,7 @@ type part[T any] struct {
 	min, max  time.Time
 	conv      func(*event.Event, *T)
 	at        func(*T) time.Time
+	spare     chan []T // row buffers the encoder is done with
 }
 
 func (p *part[T]) add(ev *event.Event) {
@@ -129,11 +163,11 @@ func dnsTime(r *DNSRow) time.Time         { return r.Timestamp }
 func newPartition(kind, rel string, end time.Time) partition {
 	switch family(kind) {
 	case "http":
-		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, at: httpTime}
+		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, at: httpTime, spare: make(chan []HTTPRow, 1)}
 	case "dns":
-		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, at: dnsTime}
+		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, at: dnsTime, spare: make(chan []DNSRow, 1)}
 	}
-	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, at: authTime}
+	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, at: authTime, spare: make(chan []AuthRow, 1)}
 }
 
 // zstdFast is zstd at its fastest level: a third less CPU than the
@@ -169,7 +203,9 @@ func NewWriter(opt Options) (*Writer, error) {
 	}
 	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
 		commits: cf, dropped: map[string]int64{}, dropQ: make(chan map[string]int64, 8),
-		parts: map[pkey]partition{}, names: map[pkey]string{}}
+		parts: map[pkey]partition{}, names: map[pkey]string{},
+		jobs: make(chan func() error, 2), encEnd: make(chan struct{})}
+	go w.encoder()
 	go w.loop()
 	return w, nil
 }
@@ -244,6 +280,8 @@ func (w *Writer) loop() {
 			}
 			if err != nil {
 				w.setErr(err)
+				close(w.jobs)
+				<-w.encEnd
 				for range w.queue { // keep Write from blocking
 				}
 				return
@@ -326,31 +364,39 @@ func findingTime(r *FindingRow) time.Time { return r.Timestamp }
 // group of the partition's open file (opening one if needed); a file that
 // reached FileRows is committed.
 func writeGroup[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
-	if len(p.rows) == 0 {
+	err := writeRows(w, p, p.rows, at)
+	clear(p.rows)
+	p.rows = p.rows[:0]
+	return err
+}
+
+// writeRows writes rows (sorted here) as one row group of p's open file.
+// It runs on the encoder goroutine for events (see part.group) and
+// synchronously for findings; p's file state belongs to whoever calls it.
+func writeRows[T any](w *Writer, p *part[T], rows []T, at func(*T) time.Time) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	sort.SliceStable(p.rows, func(i, j int) bool { return at(&p.rows[i]).Before(at(&p.rows[j])) })
+	sort.SliceStable(rows, func(i, j int) bool { return at(&rows[i]).Before(at(&rows[j])) })
 	if p.w == nil {
 		if err := openPart(w, p); err != nil {
 			return err
 		}
 	}
-	if _, err := p.w.Write(p.rows); err != nil {
+	if _, err := p.w.Write(rows); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
 	}
 	if err := p.w.Flush(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
 	}
-	first, last := at(&p.rows[0]), at(&p.rows[len(p.rows)-1])
+	first, last := at(&rows[0]), at(&rows[len(rows)-1])
 	if p.n == 0 || first.Before(p.min) {
 		p.min = first
 	}
 	if last.After(p.max) {
 		p.max = last
 	}
-	p.n += int64(len(p.rows))
-	clear(p.rows)
-	p.rows = p.rows[:0]
+	p.n += int64(len(rows))
 	if p.n >= int64(w.opt.FileRows) {
 		return commit(w, p)
 	}
@@ -463,10 +509,19 @@ func (w *Writer) closeAll() error {
 		}
 		return keys[i].kind < keys[j].kind
 	})
+	var err error
 	for _, k := range keys {
-		if err := w.parts[k].finish(w); err != nil {
-			return err
+		if err = w.parts[k].finish(w); err != nil {
+			break
 		}
+	}
+	close(w.jobs)
+	<-w.encEnd
+	if err == nil {
+		err = w.encodeErr()
+	}
+	if err != nil {
+		return err
 	}
 	var rels []string
 	w.parts = map[pkey]partition{}
