@@ -200,7 +200,7 @@ func newGenerate() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.IntVar(&o.Hosts, "hosts", 0, "fleet size (default 5)")
 	f.IntVar(&o.Users, "users", 0, "legitimate users (default 12)")
-	cmd.AddCommand(auth, newGenerateDNS())
+	cmd.AddCommand(auth, newGenerateDNS(), newGenerateWeb())
 	return cmd
 }
 

@@ -15,7 +15,9 @@ import (
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
+	"winnow/internal/detect/web"
 	"winnow/internal/parse"
+	"winnow/internal/parse/access"
 	"winnow/internal/parse/authlog"
 	"winnow/internal/parse/dnslog"
 	"winnow/internal/parse/dnspcap"
@@ -44,6 +46,7 @@ func NewRegistry() *detect.Registry {
 	r := &detect.Registry{}
 	auth.Register(r)
 	dnsdetect.Register(r)
+	web.Register(r)
 	return r
 }
 
@@ -55,6 +58,8 @@ func NewFormats() *parse.Formats {
 	for _, fm := range dnslog.Formats() {
 		f.Add(fm)
 	}
+	f.Add(access.Format())
+	f.Add(access.ErrorFormat())
 	return f
 }
 

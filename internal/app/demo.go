@@ -42,8 +42,12 @@ func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	if err != nil {
 		return ExitInputErr, err
 	}
+	webPath, webTruth, err := writeDemoWeb(path, gc.Start, o.Seed, truth)
+	if err != nil {
+		return ExitInputErr, err
+	}
 	a := o.Analyze
-	a.Args = []string{path, dnsPath}
+	a.Args = []string{path, dnsPath, webPath}
 	a.Year = gc.Start.Year()
 	if a.TZ == "" {
 		a.TZ = "UTC"
@@ -52,11 +56,13 @@ func Demo(ctx context.Context, o DemoOptions) (int, error) {
 		fmt.Fprintf(a.Stderr, "winnow demo: generated %d lines of auth.log for %d hosts with %d attacks embedded (%s)\n",
 			truth.Lines, gc.Hosts, len(truth.Attacks), describeSave(o.Save))
 		describeDemoDNS(a.Stderr, dnsPath, dnsTruth)
+		describeDemoWeb(a.Stderr, webPath, webTruth)
 	}
 	code, err := Analyze(ctx, a)
 	if err == nil && a.Output == "text" {
 		writeTruth(a.Stdout, truth)
 		writeDNSTruth(a.Stdout, dnsTruth)
+		writeWebTruth(a.Stdout, webTruth)
 	}
 	return code, err
 }

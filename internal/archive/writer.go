@@ -153,13 +153,42 @@ func (p *part[T]) add(ev *event.Event) {
 	p.rows = append(p.rows, *new(T))
 	p.conv(ev, &p.rows[len(p.rows)-1])
 }
-func (p *part[T]) buffered() int          { return len(p.rows) }
-func (p *part[T]) group(w *Writer) error  { return writeGroup(w, p, p.at) }
-func (p *part[T]) finish(w *Writer) error { return finish(w, p, p.at) }
-func (p *part[T]) hourEnd() time.Time     { return p.end }
-func authTime(r *AuthRow) time.Time       { return r.Timestamp }
-func httpTime(r *HTTPRow) time.Time       { return r.Timestamp }
-func dnsTime(r *DNSRow) time.Time         { return r.Timestamp }
+func (p *part[T]) buffered() int      { return len(p.rows) }
+func (p *part[T]) hourEnd() time.Time { return p.end }
+
+// group hands the buffered rows to the encoder goroutine and starts a new
+// buffer (a recycled one when the encoder has returned one).
+func (p *part[T]) group(w *Writer) error {
+	if len(p.rows) == 0 {
+		return w.encodeErr()
+	}
+	rows := p.rows
+	select {
+	case p.rows = <-p.spare:
+	default:
+		p.rows = make([]T, 0, cap(rows))
+	}
+	return w.encode(func() error {
+		err := writeRows(w, p, rows, p.at)
+		clear(rows)
+		select {
+		case p.spare <- rows[:0]:
+		default:
+		}
+		return err
+	})
+}
+
+// finish hands the last rows and the commit of the file to the encoder.
+func (p *part[T]) finish(w *Writer) error {
+	if err := p.group(w); err != nil {
+		return err
+	}
+	return w.encode(func() error { return commit(w, p) })
+}
+func authTime(r *AuthRow) time.Time { return r.Timestamp }
+func httpTime(r *HTTPRow) time.Time { return r.Timestamp }
+func dnsTime(r *DNSRow) time.Time   { return r.Timestamp }
 func newPartition(kind, rel string, end time.Time) partition {
 	switch family(kind) {
 	case "http":
