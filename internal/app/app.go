@@ -15,6 +15,7 @@ import (
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
+	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
@@ -45,6 +46,7 @@ func usagef(format string, args ...any) error {
 func NewRegistry() *detect.Registry {
 	r := &detect.Registry{}
 	auth.Register(r)
+	outlier.Register(r)
 	dnsdetect.Register(r)
 	web.Register(r)
 	return r

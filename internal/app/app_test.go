@@ -198,7 +198,7 @@ func TestJSONContract(t *testing.T) {
 		if d.Event.Kind != "alert" || d.Event.Severity < 1 || d.Event.Severity > 100 {
 			t.Errorf("event = %+v", d.Event)
 		}
-		if !strings.HasPrefix(d.Rule.Name, "auth.") || d.Rule.Description == "" {
+		if !(strings.HasPrefix(d.Rule.Name, "auth.") || strings.HasPrefix(d.Rule.Name, "series.")) || d.Rule.Description == "" {
 			t.Errorf("rule = %+v", d.Rule)
 		}
 		if d.Winnow.Score <= 0 || d.Winnow.Score > 1 || d.Winnow.Rank < 1 || len(d.Winnow.Evidence) == 0 {
