@@ -52,9 +52,11 @@ func newRoot(ex *exit) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "winnow",
 		Short: "Separate good from bad in security data",
-		Long: `winnow reads Linux auth logs (and, as they land, web access logs, DNS and
-network captures), learns what is normal per entity, and reports ranked,
-explained findings: brute force, password spray, likely compromise, ...
+		Long: `winnow reads Linux auth logs, web access logs and DNS (packet captures,
+Zeek and tshark logs), learns what is normal per entity, and reports ranked,
+explained findings: brute force, password spray, likely compromise, web
+scanners and injection, web shells, DNS tunnels, DGA malware, anomalies in
+per-entity time series. It archives events to Parquet for replay and hunts.
 
 Start with 'winnow demo', then 'winnow analyze /var/log/auth.log*'.
 
@@ -67,6 +69,7 @@ Exit codes: 0 ran (findings or not), 1 --fail-on severity met,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return app.UsageError{Err: err} })
 	root.AddCommand(newAnalyze(ex), newDemo(ex), newGenerate(), newDetectors(), newReplay(ex), newHunt(ex), newArchive(ex), newScore(ex))
 	root.AddCommand(newSeries(), newEval())
+	addLearnCommands(root, ex)
 	return root
 }
 
@@ -86,7 +89,7 @@ func analyzeFlags(cmd *cobra.Command, o *app.AnalyzeOptions, inputs bool) {
 	f.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no summary on stderr")
 	if inputs {
-		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog)")
+		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog, access, errorlog, pcap, zeek-dns, zeek-dns-json, tshark-dns, dns-names)")
 		f.IntVar(&o.Year, "year", 0, "year for timestamps that have none (default: from each file's modification time)")
 		f.StringVar(&o.TZ, "tz", "", "time zone for timestamps that have none, e.g. UTC or Europe/Paris (default: local)")
 	}
@@ -133,6 +136,7 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 	}
 	analyzeFlags(cmd, &o, true)
 	archiveFlags(cmd, &o.ArchiveOptions)
+	modelFlag(cmd, &o)
 	return cmd
 }
 
@@ -140,12 +144,17 @@ func newDemo(ex *exit) *cobra.Command {
 	var o app.DemoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Generate a day of auth log with attacks embedded and analyze it",
-		Long: `Demo needs no files: it generates a realistic day of auth.log for a small
-fleet (normal logins, cron and sudo noise, typos) with attacks embedded (fast
-and slow brute force, a password spray, an invalid-user sweep, a distributed
-attack, a break-in followed by sudo and a backdoor account), analyzes it and
-shows the report, then the ground truth to compare with.`,
+		Short: "Generate a day of auth, web and DNS logs with attacks embedded and analyze it",
+		Long: `Demo needs no files: it generates a realistic day for a small organisation —
+an auth.log of its fleet (normal logins, cron and sudo noise, typos), the
+access log of its web server (visitors, crawlers, health checks, an API
+client) and a DNS capture of its network — with attacks embedded (fast and
+slow SSH brute force, a password spray, an invalid-user sweep, a
+distributed attack, a break-in followed by sudo and a backdoor account, a
+web scanner that is also the SSH brute-forcer, injection, credential
+stuffing, a flood, a web shell, a DNS tunnel, a DGA-infected host). It
+analyzes them together and shows the report, then the ground truth to
+compare with.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			stdio(&o.Analyze)

@@ -37,6 +37,9 @@ type AnalyzeOptions struct {
 	Quiet       bool   // no summary on stderr
 	Version     string // winnow's version, recorded in archive files
 
+	// Models are --model files: Bayesian filters run as detectors bayes.<kind>.
+	Models []string
+
 	ArchiveOptions
 
 	Stdin  io.Reader
@@ -120,6 +123,9 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config, error) {
 	reg, _, err := o.registry()
 	if err != nil {
+		return pipeline.Config{}, UsageError{err}
+	}
+	if err := registerModels(reg, o.Models); err != nil {
 		return pipeline.Config{}, UsageError{err}
 	}
 	enabled, err := SelectDetectors(reg, o.Only, o.Disable, o.Set)

@@ -15,6 +15,7 @@ import (
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
+	"winnow/internal/detect/hst"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
@@ -49,6 +50,7 @@ func NewRegistry() *detect.Registry {
 	outlier.Register(r)
 	dnsdetect.Register(r)
 	web.Register(r)
+	hst.Register(r)
 	return r
 }
 
