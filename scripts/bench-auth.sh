@@ -30,14 +30,15 @@ table_head "$N"
 measure "wc -l" wc -l "$F"
 measure "grep -c 'Failed password'" grep -c 'Failed password' "$F"
 measure "awk failures per IP" awk '/Failed password/ { n[$(NF-3)]++ } END { for (ip in n) c++; print c }' "$F"
-measure "winnow analyze (json, all auth detectors)" bin/winnow analyze --format json -q "$F"
+measure "winnow analyze (json, every detector)" bin/winnow analyze --format json -q "$F"
+measure "winnow analyze --only auth. (json)" bin/winnow analyze --only auth. --format json -q "$F"
 measure "winnow analyze (text report)" bin/winnow analyze --color never -q "$F"
 if command -v fail2ban-regex >/dev/null 2>&1 || install_pkg fail2ban; then
   measure "fail2ban-regex FILE sshd" fail2ban-regex "$F" sshd
 else
   echo "| fail2ban-regex | not installed | | | |"
 fi
-table_ratios "winnow analyze (json, all auth detectors)"
+table_ratios "winnow analyze (json, every detector)"
 
 if [ "$FLOOD" -gt 0 ]; then
   FF="$OUT/auth-flood-${FLOOD}.log"

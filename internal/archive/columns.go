@@ -136,6 +136,8 @@ type columnCursor[T any] struct {
 	conv    func(*T, *time.Location, *event.Event)
 	done    bool
 	full    bool // every field has a column: rows need no clearing
+	spare   []T
+	pending chan group[T] // the next row group being decoded, if any
 }
 
 // newColumnCursor prepares a columnar cursor; ok is false when the file's
@@ -160,11 +162,21 @@ func newColumnCursor[T any](path string, c io.Closer, pf *parquet.File, set map[
 		cc.interns = append(cc.interns, in)
 	}
 	cc.full = known == len(set)
+	cc.prefetch() // start decoding the first row group right away
 	return cc, true
 }
 
-// fill reads the next row group; false at the end.
-func (c *columnCursor[T]) fill() (bool, error) {
+// group is one decoded row group (or the end, or an error).
+type group[T any] struct {
+	rows []T
+	ok   bool
+	err  error
+}
+
+// decode reads the next row group into buf (reused when large enough).
+// It runs on a prefetch goroutine, one at a time per cursor: it alone
+// touches c.g, the interners and c.vals while it runs.
+func (c *columnCursor[T]) decode(buf []T) group[T] {
 	for c.g < len(c.groups) {
 		rg := c.groups[c.g]
 		c.g++
@@ -172,29 +184,37 @@ func (c *columnCursor[T]) fill() (bool, error) {
 		if n == 0 {
 			continue
 		}
-		if cap(c.rows) < n {
-			c.rows = make([]T, n)
+		if cap(buf) < n {
+			buf = make([]T, n)
 		} else {
-			c.rows = c.rows[:n]
+			buf = buf[:n]
 			if !c.full {
-				clear(c.rows)
+				clear(buf)
 			}
 		}
-		c.pos = 0
 		for i, chunk := range rg.ColumnChunks() {
 			if i >= len(c.cols) || c.cols[i] == nil {
 				continue
 			}
-			if err := c.readColumn(chunk, c.cols[i], c.interns[i], n); err != nil {
-				return false, err
+			if err := c.readColumn(chunk, buf, c.cols[i], c.interns[i], n); err != nil {
+				return group[T]{err: err}
 			}
 		}
-		return true, nil
+		return group[T]{rows: buf, ok: true}
 	}
-	return false, nil
+	return group[T]{}
 }
 
-func (c *columnCursor[T]) readColumn(chunk parquet.ColumnChunk, set setter[T], in *interner, n int) error {
+// prefetch starts decoding the next row group into the spare buffer.
+func (c *columnCursor[T]) prefetch() {
+	ch := make(chan group[T], 1)
+	buf := c.spare
+	c.spare = nil
+	go func() { ch <- c.decode(buf) }()
+	c.pending = ch
+}
+
+func (c *columnCursor[T]) readColumn(chunk parquet.ColumnChunk, rows []T, set setter[T], in *interner, n int) error {
 	pages := chunk.Pages()
 	defer pages.Close()
 	row := 0
@@ -211,7 +231,7 @@ func (c *columnCursor[T]) readColumn(chunk parquet.ColumnChunk, set setter[T], i
 			k, err := vr.ReadValues(c.vals)
 			for _, v := range c.vals[:k] {
 				if row < n {
-					set(&c.rows[row], v, in)
+					set(&rows[row], v, in)
 				}
 				row++
 			}
@@ -235,10 +255,20 @@ func (c *columnCursor[T]) head() time.Time                           { return c.
 func (c *columnCursor[T]) event(loc *time.Location, ev *event.Event) { c.conv(&c.rows[c.pos], loc, ev) }
 func (c *columnCursor[T]) advance()                                  { c.pos++ }
 func (c *columnCursor[T]) name() string                              { return c.path }
-func (c *columnCursor[T]) close()                                    { c.closer.Close() }
+
+// close waits for a decode in flight, then closes the file.
+func (c *columnCursor[T]) close() {
+	if c.pending != nil {
+		<-c.pending
+		c.pending = nil
+	}
+	c.closer.Close()
+}
 
 // next makes sure the cursor has a row; false at the end of the file or
-// on a read error (recorded in st: the rest of the file is skipped).
+// on a read error (recorded in st: the rest of the file is skipped). The
+// row group after the current one is decoded on another goroutine while
+// the current one is consumed.
 func (c *columnCursor[T]) next(st *ReadStats) bool {
 	if c.pos < len(c.rows) {
 		return true
@@ -246,14 +276,23 @@ func (c *columnCursor[T]) next(st *ReadStats) bool {
 	if c.done {
 		return false
 	}
-	ok, err := c.fill()
-	if err != nil {
-		st.Skipped = append(st.Skipped, fmt.Errorf("corrupt archive file %s (rest skipped): %w", c.path, err))
+	if c.pending == nil {
+		c.prefetch()
 	}
-	if !ok || err != nil {
+	g := <-c.pending
+	c.pending = nil
+	c.spare = c.rows[:0]
+	if g.err != nil {
+		st.Skipped = append(st.Skipped, fmt.Errorf("corrupt archive file %s (rest skipped): %w", c.path, g.err))
+	}
+	if !g.ok || g.err != nil {
 		c.done = true
-		c.rows = c.rows[:0]
+		c.rows = nil
 		return false
+	}
+	c.rows, c.pos = g.rows, 0
+	if c.g < len(c.groups) {
+		c.prefetch()
 	}
 	return true
 }

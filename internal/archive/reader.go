@@ -163,29 +163,63 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 		batch = batch[:0]
 		return err
 	}
-	// Partitions are disjoint in time: merge the files of one hour at a time.
-	for i := 0; i < len(files); {
+	// Partitions are disjoint in time: merge the files of one hour at a
+	// time. The next hour's files are opened (and start decoding on their
+	// own goroutines) while this hour is merged.
+	type opened struct {
+		c   cursor
+		err error
+	}
+	openHour := func(refs []FileRef) []opened {
+		out := make([]opened, 0, len(refs))
+		for _, f := range refs {
+			c, err := openCursor(f)
+			out = append(out, opened{c, err})
+		}
+		return out
+	}
+	hourEnd := func(i int) int {
 		j := i
 		for j < len(files) && files[j].Hour.Equal(files[i].Hour) {
 			j++
 		}
+		return j
+	}
+	var ahead []opened
+	if len(files) > 0 {
+		ahead = openHour(files[:hourEnd(0)])
+	}
+	for i := 0; i < len(files); {
+		j := hourEnd(i)
+		cur := ahead
+		ahead = nil
+		if j < len(files) {
+			ahead = openHour(files[j:hourEnd(j)])
+		}
 		h := &fileHeap{}
-		for _, f := range files[i:j] {
-			c, err := openCursor(f)
-			if err != nil {
-				st.Skipped = append(st.Skipped, err)
+		for _, o := range cur {
+			if o.err != nil {
+				st.Skipped = append(st.Skipped, o.err)
 				continue
 			}
 			st.Files++
-			if c.next(&st) {
-				heap.Push(h, c)
+			if o.c.next(&st) {
+				heap.Push(h, o.c)
 			} else {
-				c.close()
+				o.c.close()
+			}
+		}
+		closeAhead := func() {
+			for _, o := range ahead {
+				if o.err == nil {
+					o.c.close()
+				}
 			}
 		}
 		for h.Len() > 0 {
 			if err := ctx.Err(); err != nil {
 				h.closeAll()
+				closeAhead()
 				return st, err
 			}
 			c := (*h)[0]
@@ -195,6 +229,7 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 				if len(batch) == cap(batch) {
 					if err := flush(); err != nil {
 						h.closeAll()
+						closeAhead()
 						return st, err
 					}
 				}
