@@ -193,7 +193,7 @@ func (p *Parser) Parse(line []byte, ev *event.Event) error {
 	var site, client, user []byte
 	switch {
 	case n >= 4:
-		if _, ok := parseAddr(toks[1]); ok { // vhost_combined: %v:%p %h %l %u
+		if _, ok := parse.ParseAddr(toks[1]); ok { // vhost_combined: %v:%p %h %l %u
 			site, client = toks[0], toks[1]
 			user = span(b, toks[3], toks[n-1])
 			break
@@ -514,16 +514,16 @@ func looksISO(tok []byte) bool {
 // clientAddr parses the client field: an address, possibly with a port
 // ("1.2.3.4:5678", "[2001:db8::1]:443"); host names give ok = false.
 func clientAddr(b []byte) (netip.Addr, bool) {
-	if a, ok := parseAddr(b); ok {
+	if a, ok := parse.ParseAddr(b); ok {
 		return a, true
 	}
 	if len(b) > 2 && b[0] == '[' {
 		if end := bytes.IndexByte(b, ']'); end > 0 {
-			return parseAddr(b[1:end])
+			return parse.ParseAddr(b[1:end])
 		}
 	}
 	if c := bytes.LastIndexByte(b, ':'); c > 0 && bytes.IndexByte(b[:c], ':') < 0 {
-		return parseAddr(b[:c])
+		return parse.ParseAddr(b[:c])
 	}
 	return netip.Addr{}, false
 }

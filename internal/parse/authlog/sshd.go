@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"winnow/internal/event"
+	"winnow/internal/parse"
 )
 
 // sshd interprets an sshd message. Unknown shapes stay ActSyslog.
@@ -115,7 +116,7 @@ func (p *Parser) sshWho(who []byte, ev *event.Event) {
 // sshAddrPort parses "IP[ port P][ …]" into SrcIP and SrcPort.
 func (p *Parser) sshAddrPort(b []byte, ev *event.Event) bool {
 	ipb, rest := token(b)
-	ip, ok := parseAddr(ipb)
+	ip, ok := parse.ParseAddr(ipb)
 	if !ok {
 		return false
 	}
@@ -150,7 +151,7 @@ func (p *Parser) sshAddressMaps(rest []byte, ev *event.Event) {
 		return
 	}
 	ipb, _ := token(rest)
-	if ip, ok := parseAddr(ipb); ok {
+	if ip, ok := parse.ParseAddr(ipb); ok {
 		ev.SrcIP = ip
 		set(ev, event.ActBreakInAttempt)
 	}
@@ -169,7 +170,7 @@ func (p *Parser) sshReverseMapping(rest []byte, ev *event.Event) {
 	if rb < 0 {
 		return
 	}
-	if ip, ok := parseAddr(rest[lb+1 : lb+rb]); ok {
+	if ip, ok := parse.ParseAddr(rest[lb+1 : lb+rb]); ok {
 		ev.SrcIP = ip
 		set(ev, event.ActBreakInAttempt)
 	}
@@ -180,7 +181,7 @@ func (p *Parser) sshReverseMapping(rest []byte, ev *event.Event) {
 func (p *Parser) sshReceivedDisconnect(rest []byte, ev *event.Event) {
 	ipb, tail := token(rest)
 	ipb = trimSuffix(ipb, ":")
-	ip, ok := parseAddr(ipb)
+	ip, ok := parse.ParseAddr(ipb)
 	if !ok {
 		return
 	}
@@ -210,7 +211,7 @@ func (p *Parser) sshSubject(b []byte, ev *event.Event) bool {
 		}
 	}
 	sp := bytes.LastIndexByte(b, ' ')
-	ip, ok := parseAddr(b[sp+1:])
+	ip, ok := parse.ParseAddr(b[sp+1:])
 	if !ok {
 		return false
 	}
@@ -315,7 +316,7 @@ func (p *Parser) sshNotAllowed(m []byte, ev *event.Event) {
 		return
 	}
 	if who, tail, ok := cutLast(head, " from "); ok {
-		if ip, ok := parseAddr(tail); ok {
+		if ip, ok := parse.ParseAddr(tail); ok {
 			head, ev.SrcIP = who, ip
 		}
 	}
@@ -325,7 +326,7 @@ func (p *Parser) sshNotAllowed(m []byte, ev *event.Event) {
 
 // setRHost sets SrcIP when a PAM rhost or sshd host is an address.
 func (p *Parser) setRHost(b []byte, ev *event.Event) {
-	if ip, ok := parseAddr(b); ok {
+	if ip, ok := parse.ParseAddr(b); ok {
 		ev.SrcIP = ip
 	}
 }
@@ -342,7 +343,7 @@ func splitFrom(b []byte) (who, tail []byte, ok bool) {
 			break
 		}
 		ipb, _ := token(b[i+len(" from "):])
-		if _, ok := parseAddr(ipb); ok {
+		if _, ok := parse.ParseAddr(ipb); ok {
 			return b[:i], b[i+len(" from "):], true
 		}
 		end = i + len(" from ") - 1

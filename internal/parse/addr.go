@@ -1,11 +1,12 @@
-package authlog
+package parse
 
 import "net/netip"
 
-// parseAddr parses an IPv4 or IPv6 address from b without allocating. It
+// ParseAddr parses an IPv4 or IPv6 address from b without allocating
+// (shared by the line parsers). It
 // accepts what netip.ParseAddr accepts, drops an IPv6 zone ("%eth0"), and
 // unmaps IPv4-mapped IPv6 (::ffff:1.2.3.4 → 1.2.3.4).
-func parseAddr(b []byte) (netip.Addr, bool) {
+func ParseAddr(b []byte) (netip.Addr, bool) {
 	for _, c := range b {
 		switch c {
 		case '.':
