@@ -73,14 +73,14 @@ func (d *distributed) Observe(ev *event.Event, emit detect.Emit) {
 		return
 	}
 	e.v.fails++
-	if e.v.sources.add(keyOf(ev.SrcIP), 1, d.c.maxNames) {
+	if e.v.sources.Add(keyOf(ev.SrcIP), 1, d.c.maxNames) {
 		e.smp.add(ev, d.c.samples)
 	}
 }
 
 func (d *distributed) end(rule string, tech []string, user string, e *ep[distState], emit detect.Emit) {
 	s := &e.v
-	n := s.sources.distinct()
+	n := s.sources.Distinct()
 	if n < d.minSources {
 		return
 	}
@@ -279,8 +279,8 @@ func (d *historyDetector) Observe(ev *event.Event, emit detect.Emit) {
 		d.unusualHour(h, ev, emit)
 	}
 	h.logins++
-	h.known.add(src, 1, 256)
-	h.nets.add(netOf(src), 1, 256)
+	h.known.Add(src, 1, 256)
+	h.nets.Add(netOf(src), 1, 256)
 	h.hours[ev.Time.Hour()]++
 }
 
@@ -298,7 +298,7 @@ func (d *historyDetector) failure(h *history, ev *event.Event) {
 	}
 	h.fails++
 	h.failLast = max(h.failLast, t)
-	h.failSources.add(keyOf(ev.SrcIP), 1, d.c.maxNames)
+	h.failSources.Add(keyOf(ev.SrcIP), 1, d.c.maxNames)
 	h.smp.add(ev, d.c.samples)
 }
 
@@ -318,31 +318,31 @@ func (d *historyDetector) alert(h *history, ev *event.Event, start int64) event.
 
 func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emit detect.Emit) {
 	recent := ev.Time.UnixNano()-h.failLast <= int64(d.c.gap)
-	if h.failures() < int32(d.minFail) || !recent || h.known.get(src) > 0 {
+	if h.failures() < int32(d.minFail) || !recent || h.known.Get(src) > 0 {
 		return
 	}
 	a := d.alert(h, ev, h.failStart)
 	a.Severity = event.SeverityHigh
-	fromFailing := h.failSources.get(src) > 0
+	fromFailing := h.failSources.Get(src) > 0
 	if fromFailing {
 		a.Severity = event.SeverityCritical
 	}
 	a.Score = max(0.7, strength(float64(h.failures()), float64(d.minFail)))
 	a.Samples = append(h.smp.take(), sampleOf(ev))
 	a.Evidence = map[string]any{
-		"failures": h.failures(), "failing_sources": h.failSources.distinct(), "min_failures": d.minFail,
-		"login_source_failed_too": fromFailing, "known_sources": h.known.distinct(), "method": ev.Method,
+		"failures": h.failures(), "failing_sources": h.failSources.Distinct(), "min_failures": d.minFail,
+		"login_source_failed_too": fromFailing, "known_sources": h.known.Distinct(), "method": ev.Method,
 		"host": ev.Host, "prior_logins": h.logins,
 	}
 	a.Description = fmt.Sprintf("account %s logged in from %s, a source it never used, after %d failures from %s in %s (threshold %d)",
-		ev.User, ev.SrcIP, h.failures(), plural(h.failSources.distinct(), "source", "sources"),
+		ev.User, ev.SrcIP, h.failures(), plural(h.failSources.Distinct(), "source", "sources"),
 		between(h.failStart, h.failLast), d.minFail)
 	h.fails, h.pam, h.failSources = 0, 0, counted[addrKey]{}
 	emit(a)
 }
 
 func (d *historyDetector) newSource(h *history, ev *event.Event, src addrKey, emit detect.Emit) {
-	if h.logins < int32(d.minLogins) || h.known.get(src) > 0 || h.nets.get(netOf(src)) > 0 {
+	if h.logins < int32(d.minLogins) || h.known.Get(src) > 0 || h.nets.Get(netOf(src)) > 0 {
 		return
 	}
 	a := d.alert(h, ev, ev.Time.UnixNano())
@@ -351,7 +351,7 @@ func (d *historyDetector) newSource(h *history, ev *event.Event, src addrKey, em
 	a.Samples = []event.Sample{sampleOf(ev)}
 	a.Evidence = map[string]any{
 		"prior_logins": h.logins, "min_logins": d.minLogins, "known_sources": top(&h.known, 5, addrKey.String),
-		"known_source_count": h.known.distinct(), "method": ev.Method, "host": ev.Host,
+		"known_source_count": h.known.Distinct(), "method": ev.Method, "host": ev.Host,
 	}
 	a.Description = fmt.Sprintf("account %s logged in from %s, outside every address and network of its %d earlier logins",
 		ev.User, ev.SrcIP, h.logins)

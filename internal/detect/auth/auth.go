@@ -19,9 +19,9 @@ package auth
 import (
 	"math"
 	"net/netip"
-	"sort"
 	"strconv"
 	"time"
+	"winnow/internal/detect/tally"
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
@@ -158,112 +158,15 @@ func (s *samples) take() []event.Sample {
 	return l
 }
 
-// counted is a set of keys with a count each, cheap for the common case of
-// a few keys (inline) and bounded for the attacker's case (a map up to a
-// cap; keys beyond it are counted in over but not kept).
-type counted[K comparable] struct {
-	few  [4]K
-	fewN [4]int32
-	n    uint8
-	more map[K]int32
-	over int32
-}
+// The shared counting structures (see package tally), under short names.
+type (
+	counted[K comparable] = tally.Counted[K]
+	kv                    = tally.KV
+)
 
-// add counts k and reports whether k is new.
-func (c *counted[K]) add(k K, by int32, max int) bool {
-	for i := 0; i < int(c.n); i++ {
-		if c.few[i] == k {
-			c.fewN[i] += by
-			return false
-		}
-	}
-	if c.n < uint8(len(c.few)) {
-		c.few[c.n], c.fewN[c.n] = k, by
-		c.n++
-		return true
-	}
-	if _, ok := c.more[k]; ok {
-		c.more[k] += by
-		return false
-	}
-	if len(c.more)+len(c.few) >= max {
-		c.over++
-		return true
-	}
-	if c.more == nil {
-		c.more = make(map[K]int32, 8)
-	}
-	c.more[k] = by
-	return true
-}
+func top[K comparable](c *counted[K], n int, str func(K) string) []kv { return tally.Top(c, n, str) }
 
-// reset sets k's count to zero if k is kept.
-func (c *counted[K]) reset(k K) {
-	for i := 0; i < int(c.n); i++ {
-		if c.few[i] == k {
-			c.fewN[i] = 0
-			return
-		}
-	}
-	if _, ok := c.more[k]; ok {
-		c.more[k] = 0
-	}
-}
-
-// get returns k's count.
-func (c *counted[K]) get(k K) int32 {
-	for i := 0; i < int(c.n); i++ {
-		if c.few[i] == k {
-			return c.fewN[i]
-		}
-	}
-	return c.more[k]
-}
-
-// distinct is how many distinct keys were added (including those beyond
-// the cap).
-func (c *counted[K]) distinct() int { return int(c.n) + len(c.more) + int(c.over) }
-
-// each visits the kept keys.
-func (c *counted[K]) each(fn func(k K, n int32)) {
-	for i := 0; i < int(c.n); i++ {
-		fn(c.few[i], c.fewN[i])
-	}
-	for k, n := range c.more {
-		fn(k, n)
-	}
-}
-
-// kv is a key with its count, for ranked evidence lists.
-type kv struct {
-	Key   string `json:"name"`
-	Count int32  `json:"count"`
-}
-
-// top returns the n keys with the highest counts (ties by key), rendered
-// with str.
-func top[K comparable](c *counted[K], n int, str func(K) string) []kv {
-	var all []kv
-	c.each(func(k K, v int32) { all = append(all, kv{str(k), v}) })
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Count != all[j].Count {
-			return all[i].Count > all[j].Count
-		}
-		return all[i].Key < all[j].Key
-	})
-	if len(all) > n {
-		all = all[:n]
-	}
-	return all
-}
-
-func names(l []kv) []string {
-	out := make([]string, len(l))
-	for i, e := range l {
-		out[i] = e.Key
-	}
-	return out
-}
+func names(l []kv) []string { return tally.Names(l) }
 
 func ident(s string) string { return s }
 

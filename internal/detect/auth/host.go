@@ -97,14 +97,14 @@ func accountChangeSpec() detect.Spec {
 					return
 				}
 				s := &e.v
-				if s.changes.add(what, 1, 64) {
+				if s.changes.Add(what, 1, 64) {
 					e.smp.add(ev, d.c.samples)
 				}
 				acct := ev.TargetUser
 				if acct == "" {
 					acct = ev.User
 				}
-				s.accounts.add(acct, 1, 64)
+				s.accounts.Add(acct, 1, 64)
 				s.privileged = s.privileged || priv
 				s.uid0 = s.uid0 || strings.Contains(what, "UID 0")
 				if ev.Outcome == event.OutcomeFailure {
@@ -122,7 +122,7 @@ func accountChangeSpec() detect.Spec {
 			}
 			d.judge = func(host string, e *ep[acctState]) (event.Alert, bool) {
 				s := &e.v
-				if s.changes.distinct() == 0 {
+				if s.changes.Distinct() == 0 {
 					return event.Alert{}, false
 				}
 				a := base(d.rule, d.tech, event.Entity{Type: event.EntityHost, Value: host}, e)
@@ -164,7 +164,7 @@ func serviceFailuresSpec() detect.Spec {
 			th := v[0]
 			d.obs = func(ev *event.Event, e *ep[svcState]) {
 				e.v.fails++
-				if e.v.units.add(ev.Unit, 1, 64) {
+				if e.v.units.Add(ev.Unit, 1, 64) {
 					e.smp.add(ev, d.c.samples)
 				}
 			}

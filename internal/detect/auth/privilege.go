@@ -134,12 +134,12 @@ func sudoSensitiveSpec() detect.Spec {
 				}
 				s := &e.v
 				s.worst = max(s.worst, cls)
-				if s.cmds.add(ev.Command, 1, 64) {
+				if s.cmds.Add(ev.Command, 1, 64) {
 					e.smp.add(ev, d.c.samples)
 				}
-				s.why.add(why, 1, 64)
-				s.runas.add(ev.TargetUser, 1, 16)
-				s.hosts.add(ev.Host, 1, 16)
+				s.why.Add(why, 1, 64)
+				s.runas.Add(ev.TargetUser, 1, 16)
+				s.hosts.Add(ev.Host, 1, 16)
 			}
 			d.judge = func(user string, e *ep[sudoState]) (event.Alert, bool) {
 				s := &e.v
@@ -210,7 +210,7 @@ func sudoFailureSpec() detect.Spec {
 					s.tries++
 				}
 				if ev.Command != "" {
-					s.cmds.add(ev.Command, 1, 32)
+					s.cmds.Add(ev.Command, 1, 32)
 				}
 				e.smp.add(ev, d.c.samples)
 			}

@@ -122,14 +122,14 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 		switch {
 		case ev.User == "":
 		case ev.InvalidUser:
-			s.invalid.add(ev.User, 1, max)
+			s.invalid.Add(ev.User, 1, max)
 		default:
-			s.users.add(ev.User, 1, max)
+			s.users.Add(ev.User, 1, max)
 			if ev.User == "root" {
 				s.rootFails++
 			}
 			if d.keepRecent {
-				s.extra().sinceOK.add(ev.User, 1, max)
+				s.extra().sinceOK.Add(ev.User, 1, max)
 			}
 		}
 		if d.keepRecent && s.sinceAny > 2 { // the one-off tries of background noise cost nothing
@@ -145,13 +145,13 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 		}
 		if ev.User != "" && s.fails == 0 { // PAM-only input so far
 			x := s.extra()
-			x.pamUsers.add(ev.User, 1, max)
+			x.pamUsers.Add(ev.User, 1, max)
 			if d.keepRecent {
-				x.sinceOK.add(ev.User, 1, max)
+				x.sinceOK.Add(ev.User, 1, max)
 			}
 		}
 	case event.ActInvalidUser:
-		s.invalid.add(ev.User, 0, max)
+		s.invalid.Add(ev.User, 0, max)
 	case event.ActDisconnected, event.ActConnectionClosed:
 		// One connection may log two preauth lines (Received disconnect,
 		// Disconnected): count it once per sshd process.
@@ -177,7 +177,7 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 	case s.host == "":
 		s.host = ev.Host
 	case ev.Host != s.host:
-		s.extra().hosts.add(ev.Host, 1, 64)
+		s.extra().hosts.Add(ev.Host, 1, 64)
 	}
 	e.smp.add(ev, d.c.samples)
 }
@@ -211,8 +211,8 @@ func (d *sourceDetector) evidence(e *ep[srcState]) map[string]any {
 		"failed_logins":       s.fails,
 		"pam_failures":        s.pam,
 		"preauth_disconnects": s.preauth,
-		"accounts":            s.users.distinct(),
-		"invalid_users":       s.invalid.distinct(),
+		"accounts":            s.users.Distinct(),
+		"invalid_users":       s.invalid.Distinct(),
 		"successful_logins":   s.successes,
 		"duration_minutes":    round2(minutes(e.start, e.last)),
 		"hosts":               s.hostList(10),
@@ -222,7 +222,7 @@ func (d *sourceDetector) evidence(e *ep[srcState]) map[string]any {
 	}
 	if l := top(&s.users, 10, ident); len(l) > 0 {
 		ev["top_accounts"] = l
-	} else if s.ext != nil && s.ext.pamUsers.distinct() > 0 {
+	} else if s.ext != nil && s.ext.pamUsers.Distinct() > 0 {
 		ev["top_accounts"] = top(&s.ext.pamUsers, 10, ident)
 	}
 	if l := top(&s.invalid, 10, ident); len(l) > 0 {
@@ -312,7 +312,7 @@ func passwordSpraySpec() detect.Spec {
 			minAcc, maxPer := v[0], v[1]
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				s := &e.v
-				n := s.users.distinct()
+				n := s.users.Distinct()
 				if n < minAcc {
 					return event.Alert{}, false
 				}
@@ -342,7 +342,7 @@ func passwordSpraySpec() detect.Spec {
 // invalidFails is the number of failures against invalid names.
 func (s *srcState) invalidFails() int {
 	n := 0
-	s.invalid.each(func(_ string, c int32) { n += int(c) })
+	s.invalid.Each(func(_ string, c int32) { n += int(c) })
 	return n
 }
 
@@ -359,7 +359,7 @@ func invalidUserSpec() detect.Spec {
 			}
 			th := v[0]
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
-				n := e.v.invalid.distinct()
+				n := e.v.invalid.Distinct()
 				if n < th {
 					return event.Alert{}, false
 				}
@@ -449,11 +449,11 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 	// user's own typos: count only those since the account's last login
 	// (and, for brute force, since the source's last login).
 	x := s.extra()
-	onAcct := int(x.sinceOK.get(ev.User))
-	x.sinceOK.reset(ev.User)
+	onAcct := int(x.sinceOK.Get(ev.User))
+	x.sinceOK.Reset(ev.User)
 	total := int(s.sinceAny)
 	s.sinceAny = 0
-	if ev.User == "" || x.alerted.get(ev.User) > 0 {
+	if ev.User == "" || x.alerted.Get(ev.User) > 0 {
 		return event.Alert{}, false
 	}
 	var why string
@@ -462,11 +462,11 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 		why = fmt.Sprintf("after %d failed attempts on that account from the same source (threshold %d)", onAcct, minAcct)
 	case total >= minAny:
 		why = fmt.Sprintf("after %d failed attempts on %s from the same source (threshold %d)",
-			total, plural(s.users.distinct()+s.invalid.distinct(), "account", "accounts"), minAny)
+			total, plural(s.users.Distinct()+s.invalid.Distinct(), "account", "accounts"), minAny)
 	default:
 		return event.Alert{}, false
 	}
-	x.alerted.add(ev.User, 1, 64)
+	x.alerted.Add(ev.User, 1, 64)
 	a := d.alert(string(d.key[:]), e)
 	a.End = ev.Time.UTC()
 	a.Severity = event.SeverityCritical
@@ -518,11 +518,11 @@ func between(a, b int64) string {
 
 func describeTargets(s *srcState) string {
 	l := names(top(&s.users, 3, ident))
-	inv := s.invalid.distinct()
+	inv := s.invalid.Distinct()
 	var parts []string
 	if len(l) > 0 {
 		p := strings.Join(l, ", ")
-		if n := s.users.distinct(); n > len(l) {
+		if n := s.users.Distinct(); n > len(l) {
 			p += fmt.Sprintf(" and %d more accounts", n-len(l))
 		}
 		parts = append(parts, p)

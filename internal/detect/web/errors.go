@@ -93,7 +93,7 @@ func (d *errorsDetector) Observe(ev *event.Event, emit detect.Emit) {
 	e.requests++
 	noteUser(e, ev)
 	s := &e.v
-	s.statuses.add(st, 1, 32)
+	s.statuses.Add(st, 1, 32)
 	if st >= 500 {
 		s.server++
 		s.win5xx.add(ev.Time, d.window, 1)
@@ -150,7 +150,7 @@ func (d *errorsDetector) end(key string, e *ep[errState], emit detect.Emit) {
 	}
 	a.Score = max(strength(float64(s.win5xx.peak), float64(d.storm)), strength(float64(s.win400.peak), float64(d.flood)))
 	statuses := map[string]int32{}
-	s.statuses.each(func(st int, n int32) { statuses[fmt.Sprint(st)] = n })
+	s.statuses.Each(func(st int, n int32) { statuses[fmt.Sprint(st)] = n })
 	a.Evidence = map[string]any{
 		"requests":           e.requests,
 		"server_errors":      s.server,

@@ -136,7 +136,7 @@ func (d *floodDetector) Observe(ev *event.Event, emit detect.Emit) {
 		if h.Status == 429 {
 			s.s429++
 		}
-		s.paths.add(h.Path, 1, 32)
+		s.paths.Add(h.Path, 1, 32)
 		s.smp.add(ev, d.c.samples)
 	}
 }

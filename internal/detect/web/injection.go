@@ -101,11 +101,11 @@ func (d *injectionDetector) Observe(ev *event.Event, emit detect.Emit) {
 	for _, m := range out {
 		if !seen[m.Class] {
 			seen[m.Class] = true
-			s.classes.add(m.Class, 1, int(classCount))
+			s.classes.Add(m.Class, 1, int(classCount))
 		}
 		if !fseen[m.Field] {
 			fseen[m.Field] = true
-			s.fields.add(m.Field, 1, 4)
+			s.fields.Add(m.Field, 1, 4)
 		}
 		if s.examples[m.Class].Class == ClassNone {
 			s.examples[m.Class] = m
@@ -160,7 +160,7 @@ func (d *injectionDetector) end(key string, e *ep[injState], emit detect.Emit) {
 		n int32
 	}
 	var cs []cls
-	s.classes.each(func(c Class, n int32) { cs = append(cs, cls{c, n}) })
+	s.classes.Each(func(c Class, n int32) { cs = append(cs, cls{c, n}) })
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].n != cs[j].n {
 			return cs[i].n > cs[j].n
@@ -198,7 +198,7 @@ func (d *injectionDetector) end(key string, e *ep[injState], emit detect.Emit) {
 		a.Score = max(a.Score, 0.8)
 	}
 	fields := map[string]int32{}
-	s.fields.each(func(f Field, n int32) { fields[f.String()] = n })
+	s.fields.Each(func(f Field, n int32) { fields[f.String()] = n })
 	a.Evidence = map[string]any{
 		"requests":           e.requests,
 		"payload_requests":   s.matched,

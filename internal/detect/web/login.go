@@ -155,13 +155,13 @@ func (d *loginDetector) Observe(ev *event.Event, emit detect.Emit) {
 	case 401:
 		s.unauth++
 		if ev.User != "" {
-			s.users.add(ev.User, 1, 1024)
+			s.users.Add(ev.User, 1, 1024)
 		}
 	case 403:
 		s.forbidden++
 	}
 	s.win.add(ev.Time, d.window, 1)
-	s.paths.add(h.Path, 1, 64)
+	s.paths.Add(h.Path, 1, 64)
 	e.smp.add(ev, d.c.samples)
 }
 
@@ -192,7 +192,7 @@ func (d *loginDetector) end(key string, e *ep[loginState], emit detect.Emit) {
 	for _, u := range users {
 		a.Related = append(a.Related, event.Entity{Type: event.EntityUser, Value: u.Key})
 	}
-	if s.users.distinct() >= 5 {
+	if s.users.Distinct() >= 5 {
 		a.Techniques = append(a.Techniques, "T1110.003")
 	} else if s.posts > 0 {
 		a.Techniques = append(a.Techniques, "T1110.004")
@@ -210,7 +210,7 @@ func (d *loginDetector) end(key string, e *ep[loginState], emit detect.Emit) {
 		"min_total":        d.total,
 		"attempt_share":    round3(share),
 		"paths":            paths,
-		"accounts_tried":   s.users.distinct(),
+		"accounts_tried":   s.users.Distinct(),
 		"duration_minutes": round2(minutes(e.start, e.last)),
 		"successes_after":  s.successes,
 	}
@@ -223,8 +223,8 @@ func (d *loginDetector) end(key string, e *ep[loginState], emit detect.Emit) {
 	}
 	a.Description = fmt.Sprintf("%s made %d failed login attempts on %s in %s, %s",
 		a.Entity.Value, n, strings.Join(first(paths, 3), ", "), span(e), how)
-	if s.users.distinct() > 1 {
-		a.Description += fmt.Sprintf("; %d accounts tried", s.users.distinct())
+	if s.users.Distinct() > 1 {
+		a.Description += fmt.Sprintf("; %d accounts tried", s.users.Distinct())
 	}
 	if s.successes > 0 {
 		a.Severity = event.SeverityHigh

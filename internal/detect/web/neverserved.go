@@ -158,7 +158,7 @@ func (d *neverServedDetector) Observe(ev *event.Event, emit detect.Emit) {
 	if fw == "" {
 		key = "ext:" + ext
 	}
-	s.keys.add(key, 1, 64)
+	s.keys.Add(key, 1, 64)
 	if len(s.examples) < 20 {
 		s.examples = append(s.examples, nsProbe{key, clip(h.Path, 100)})
 	}
@@ -223,7 +223,7 @@ func (d *neverServedDetector) end(key string, e *ep[nsState], emit detect.Emit) 
 	s := &e.v
 	probes := map[string]int32{}
 	n := 0
-	s.keys.each(func(k string, c int32) {
+	s.keys.Each(func(k string, c int32) {
 		if !d.servedNow(st, k) {
 			probes[k] = c
 			n += int(c)

@@ -73,7 +73,7 @@ func (d *sensitiveDetector) Observe(ev *event.Event, emit detect.Emit) {
 	e.requests++
 	noteUser(e, ev)
 	s := &e.v
-	s.kinds.add(kind, 1, 16)
+	s.kinds.Add(kind, 1, 16)
 	isNew := s.paths.add(hashString(p), 4096)
 	if isNew && len(s.examples) < 10 {
 		s.examples = append(s.examples, clip(h.Path, 120))
@@ -101,7 +101,7 @@ func (d *sensitiveDetector) end(key string, e *ep[sensState], emit detect.Emit) 
 	a := finding("web.sensitive_file", []string{"T1595.003"}, ip, e)
 	kinds := map[string]int32{}
 	var kl []string
-	s.kinds.each(func(k sensitiveKind, c int32) { kinds[k.String()] = c; kl = append(kl, k.String()) })
+	s.kinds.Each(func(k sensitiveKind, c int32) { kinds[k.String()] = c; kl = append(kl, k.String()) })
 	sort.Strings(kl)
 	a.Severity = event.SeverityLow
 	a.Score = strength(float64(n), float64(d.min))

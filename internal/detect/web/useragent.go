@@ -107,7 +107,7 @@ func (d *userAgentDetector) Observe(ev *event.Event, emit detect.Emit) {
 		if e.requests == 1 {
 			s.firstUA = h.UserAgent
 		}
-		if s.uas.add(hsh, 1, 256) && s.uas.distinct() > 1 && s.uas.distinct() <= 3 {
+		if s.uas.Add(hsh, 1, 256) && s.uas.Distinct() > 1 && s.uas.Distinct() <= 3 {
 			e.smp.add(ev, d.c.samples) // the first few different agents are the evidence
 		}
 		info = d.cache.get(h.UserAgent)
@@ -116,7 +116,7 @@ func (d *userAgentDetector) Observe(ev *event.Event, emit detect.Emit) {
 	switch info.kind {
 	case uaTool:
 		s.toolReqs++
-		if s.tools.add(info.family, 1, 16) {
+		if s.tools.Add(info.family, 1, 16) {
 			e.smp.add(ev, d.c.samples)
 		}
 	case uaResearch:
@@ -124,9 +124,9 @@ func (d *userAgentDetector) Observe(ev *event.Event, emit detect.Emit) {
 	case uaEmpty:
 		s.empty++
 	case uaBrowser:
-		s.families.add(info.family, 1, 16)
+		s.families.Add(info.family, 1, 16)
 		if info.os != "" {
-			s.oses.add(info.os, 1, 16)
+			s.oses.Add(info.os, 1, 16)
 		}
 	case uaCrawler:
 		if info.claimed != "" && !verifiedCrawler(info.claimed, ev.SrcIP) {
@@ -154,7 +154,7 @@ func (d *userAgentDetector) end(key string, e *ep[uaState], emit detect.Emit) {
 	tech := map[string]bool{}
 	ev := map[string]any{
 		"requests":             e.requests,
-		"distinct_user_agents": s.uas.distinct(),
+		"distinct_user_agents": s.uas.Distinct(),
 		"user_agent_changes":   s.changes,
 		"duration_minutes":     round2(minutes(e.start, e.last)),
 	}
@@ -170,12 +170,12 @@ func (d *userAgentDetector) end(key string, e *ep[uaState], emit detect.Emit) {
 		tech["T1595"] = true
 	}
 	changeShare := float64(s.changes) / float64(max(e.requests-1, 1))
-	if s.uas.distinct() >= d.rotUAs && changeShare >= d.rotShare && e.requests >= int64(d.rotMin) {
+	if s.uas.Distinct() >= d.rotUAs && changeShare >= d.rotShare && e.requests >= int64(d.rotMin) {
 		reasons = append(reasons, fmt.Sprintf("rotated through %d user agents, changing on %.0f%% of its requests (thresholds %d and %.0f%%)",
-			s.uas.distinct(), 100*changeShare, d.rotUAs, 100*d.rotShare))
+			s.uas.Distinct(), 100*changeShare, d.rotUAs, 100*d.rotShare))
 		sev = max(sev, event.SeverityMedium)
 		tech["T1036"] = true
-	} else if (s.families.distinct() >= 2 || s.oses.distinct() >= 2) && s.changes >= 2 && e.requests >= 4 {
+	} else if (s.families.Distinct() >= 2 || s.oses.Distinct() >= 2) && s.changes >= 2 && e.requests >= 4 {
 		reasons = append(reasons, fmt.Sprintf("flipped browser family/OS mid-session (%s on %s)",
 			strings.Join(names(top(&s.families, 4, ident)), "/"), strings.Join(names(top(&s.oses, 4, ident)), "/")))
 		sev = max(sev, event.SeverityLow)
