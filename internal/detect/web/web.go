@@ -7,7 +7,7 @@
 // Keys. Detectors that judge a client on its own requests (injection,
 // sensitive files, hammering, errors, user agents) aggregate by source IP
 // and run in parallel across shards. Detectors that compare a client with
-// its site (scanner, never-served, flood, web shell) aggregate by site
+// its site (scanner, never-served, flood, web shell, rare user agent) aggregate by site
 // (url.domain: the virtual host, else one site per log): the site's
 // baselines are learned from all of its traffic in event time, so those
 // detectors see every request of the site on one shard, and keep each
@@ -23,7 +23,9 @@
 //     several distinct clients;
 //   - flood: the distribution of requests per client-minute, and each
 //     client's own typical rate;
-//   - web shell: the paths the site serves (first seen, distinct clients).
+//   - web shell: the paths the site serves (first seen, distinct clients);
+//   - rare user agent: the share of the site's requests per user-agent
+//     family (browser family on its OS, HTTP library, other).
 //
 // Episodes: a client's requests are grouped into episodes that end after
 // episode_gap of event time without activity; a finding is emitted when its
@@ -68,6 +70,7 @@ func Specs() []detect.Spec {
 		userAgentSpec(),
 		scannerSpec(),
 		neverServedSpec(),
+		rareUserAgentSpec(),
 		floodSpec(),
 		webShellSpec(),
 	}

@@ -577,7 +577,7 @@ func TestCapsShedAndStillReport(t *testing.T) {
 func TestParamsValidated(t *testing.T) {
 	var reg detect.Registry
 	Register(&reg)
-	if n := len(reg.Specs()); n != 9 {
+	if n := len(reg.Specs()); n != 10 {
 		t.Fatalf("%d web specs", n)
 	}
 	for _, s := range reg.Specs() {
@@ -608,4 +608,64 @@ func mustParams(t *testing.T, s *detect.Spec, o map[string]string) detect.Params
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestRareUserAgentFamily: after the site's warm-up, a client whose
+// browser family (IE on Windows) is rare on the site and that meets many
+// 404s is reported low; a client of the site's common family doing the
+// same, a real Googlebot, a rare-family visitor reading two pages and a
+// rare client before the warm-up are not.
+func TestRareUserAgentFamily(t *testing.T) {
+	const ie = "Mozilla/5.0 (Windows NT 6.1; Trident/7.0; rv:11.0) like Gecko"
+	var s scenario
+	// a rare client while the site is still learning (first minutes)
+	s.every(t0.Add(30*time.Second), time.Second, 5, "203.0.113.120", func(i int) req {
+		return req{target: fmt.Sprintf("/early/%d", i), status: 404, ua: ie}
+	})
+	s.background(t0, 3*time.Hour, 60) // ≈ 33,000 requests of Chrome on Windows
+	at := t0.Add(90 * time.Minute)
+	s.every(at, 2*time.Second, 12, "203.0.113.121", func(i int) req {
+		st := 200
+		if i%2 == 1 {
+			st = 404
+		}
+		return req{target: fmt.Sprintf("/old/page-%d.html", i), status: st, ua: ie}
+	})
+	s.every(at, 2*time.Second, 12, "203.0.113.122", func(i int) req {
+		st := 200
+		if i%2 == 1 {
+			st = 404
+		}
+		return req{target: fmt.Sprintf("/old/page-%d.html", i), status: st, ua: browser}
+	})
+	s.every(at, 2*time.Second, 3, "203.0.113.123", func(i int) req { return req{target: "/products/item-1", ua: ie} })
+	s.every(at, 3*time.Second, 40, "66.249.66.1", func(i int) req {
+		st := 200
+		if i%8 == 0 {
+			st = 404
+		}
+		return req{target: fmt.Sprintf("/products/item-%d", i), status: st, ua: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}
+	})
+	as := run(t, s.evs, "web.rare_user_agent", nil)
+	a := one(t, as, "web.rare_user_agent", "203.0.113.121")
+	if a.Severity != event.SeverityLow || a.Evidence["family"] != "IE on Windows" || num(t, a, "family_share") >= 0.001 ||
+		num(t, a, "client_errors") != 6 || num(t, a, "family_requests") != 12 || !strings.Contains(a.Description, "Chrome on Windows") {
+		t.Errorf("rare family: %s %s %v", event.SeverityName(a.Severity), a.Description, a.Evidence)
+	}
+	if top, _ := a.Evidence["site_top"].([]string); len(top) == 0 || !strings.HasPrefix(top[0], "Chrome on Windows") {
+		t.Errorf("site top: %v", a.Evidence["site_top"])
+	}
+	for _, ip := range []string{"203.0.113.120", "203.0.113.122", "203.0.113.123", "66.249.66.1"} {
+		if got := about(byRule(as, "web.rare_user_agent"), ip); len(got) != 0 {
+			t.Errorf("%s flagged: %s", ip, got[0].Description)
+		}
+	}
+	// with every web detector on, nothing here is medium or above but the
+	// rare client's own (benign-looking) pages
+	none(t, run(t, s.evs, "web.", nil), "web.rare_user_agent", "", event.SeverityMedium)
+	// the early client is spared by the warm-up alone
+	as = run(t, s.evs, "web.rare_user_agent", map[string]string{"web.rare_user_agent:warmup": "10"})
+	if a := one(t, as, "web.rare_user_agent", "203.0.113.120"); a.Severity != event.SeverityLow {
+		t.Errorf("early client without warm-up: %s", event.SeverityName(a.Severity))
+	}
 }
