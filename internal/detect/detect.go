@@ -220,6 +220,57 @@ func (p Params) Duration(name string) (time.Duration, error) {
 	return d, nil
 }
 
+// PositiveInt returns an integer parameter that must be at least 1.
+func (p Params) PositiveInt(name string) (int, error) {
+	n, err := p.Int(name)
+	if err == nil && n < 1 {
+		err = fmt.Errorf("detector %s: parameter %s must be at least 1", p.spec, name)
+	}
+	return n, err
+}
+
+// PositiveDuration returns a duration parameter that must be above zero.
+func (p Params) PositiveDuration(name string) (time.Duration, error) {
+	d, err := p.Duration(name)
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("detector %s: parameter %s must be positive", p.spec, name)
+	}
+	return d, err
+}
+
+// Episode holds the parameters most per-entity detectors share.
+type Episode struct {
+	Gap     time.Duration // episode_gap: idle event time that ends an episode
+	Max     int           // max_entities: entity states per shard
+	Samples int           // samples: evidence lines per finding
+}
+
+// Episode reads and validates episode_gap, max_entities and samples.
+func (p Params) Episode() (Episode, error) {
+	var e Episode
+	var err error
+	if e.Gap, err = p.PositiveDuration("episode_gap"); err != nil {
+		return e, err
+	}
+	if e.Max, err = p.PositiveInt("max_entities"); err != nil {
+		return e, err
+	}
+	if e.Samples, err = p.Int("samples"); err == nil && e.Samples < 0 {
+		err = fmt.Errorf("detector %s: parameter samples must be 0 or more", p.spec)
+	}
+	return e, err
+}
+
+// GapParam declares episode_gap with a default and the reason for it.
+func GapParam(def, why string) Param {
+	return Param{Name: "episode_gap", Default: def, Doc: "an episode ends after this much event time without activity; " + why}
+}
+
+// SamplesParam declares samples (evidence lines kept per finding).
+func SamplesParam() Param {
+	return Param{Name: "samples", Default: "5", Doc: "evidence lines kept per finding"}
+}
+
 // Strings returns a comma-separated list parameter, trimmed, empties dropped.
 func (p Params) Strings(name string) []string {
 	var out []string

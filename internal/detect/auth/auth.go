@@ -54,16 +54,13 @@ func Specs() []detect.Spec {
 }
 
 // Common parameters.
-var (
-	paramMaxEntities = detect.Param{Name: "max_entities", Default: "20000",
-		Doc: "entities tracked per shard (about 400 bytes each for per-source rules); beyond it the least recently active is shed, its open episode reported, and the shedding counted"}
-	paramSamples = detect.Param{Name: "samples", Default: "5",
-		Doc: "evidence lines kept per finding"}
-)
+var paramMaxEntities = detect.Param{Name: "max_entities", Default: "20000",
+	Doc: "entities tracked per shard (about 400 bytes each for per-source rules); beyond it the least recently active is shed, its open episode reported, and the shedding counted"}
 
-func gapParam(def, why string) detect.Param {
-	return detect.Param{Name: "episode_gap", Default: def, Doc: "an episode ends after this much event time without activity; " + why}
-}
+var (
+	paramSamples = detect.SamplesParam()
+	gapParam     = detect.GapParam
+)
 
 // common are the parameters every episode detector reads.
 type common struct {
@@ -74,22 +71,8 @@ type common struct {
 }
 
 func readCommon(p detect.Params) (common, error) {
-	var c common
-	var err error
-	if c.gap, err = p.Duration("episode_gap"); err != nil {
-		return c, err
-	}
-	if c.max, err = p.Int("max_entities"); err != nil {
-		return c, err
-	}
-	if c.samples, err = p.Int("samples"); err != nil {
-		return c, err
-	}
-	if c.gap <= 0 || c.max < 1 || c.samples < 0 {
-		return c, errParam("episode_gap > 0, max_entities ≥ 1 and samples ≥ 0 are required")
-	}
-	c.maxNames = 4096
-	return c, nil
+	e, err := p.Episode()
+	return common{gap: e.Gap, max: e.Max, samples: e.Samples, maxNames: 4096}, err
 }
 
 type paramError string
@@ -102,12 +85,9 @@ func errParam(s string) error { return paramError(s) }
 func positive(p detect.Params, names ...string) ([]int, error) {
 	out := make([]int, len(names))
 	for i, n := range names {
-		v, err := p.Int(n)
+		v, err := p.PositiveInt(n)
 		if err != nil {
 			return nil, err
-		}
-		if v < 1 {
-			return nil, errParam("parameter " + n + " must be at least 1")
 		}
 		out[i] = v
 	}

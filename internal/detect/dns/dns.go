@@ -78,12 +78,9 @@ func ints(p detect.Params, names ...string) ([]int, error) {
 func durations(p detect.Params, names ...string) ([]time.Duration, error) {
 	out := make([]time.Duration, len(names))
 	for i, n := range names {
-		v, err := p.Duration(n)
+		v, err := p.PositiveDuration(n)
 		if err != nil {
 			return nil, err
-		}
-		if v <= 0 {
-			return nil, paramError("parameter " + n + " must be positive")
 		}
 		out[i] = v
 	}

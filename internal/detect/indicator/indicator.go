@@ -35,23 +35,12 @@ func Spec(set *ioc.Set) detect.Spec {
 			{Name: "samples", Default: "5", Doc: "matching events kept per finding"},
 		},
 		New: func(p detect.Params) (detect.Detector, error) {
-			gap, err := p.Duration("episode_gap")
+			e, err := p.Episode()
 			if err != nil {
 				return nil, err
 			}
-			max, err := p.Int("max_entities")
-			if err != nil {
-				return nil, err
-			}
-			smp, err := p.Int("samples")
-			if err != nil {
-				return nil, err
-			}
-			if gap <= 0 || max < 1 || smp < 0 {
-				return nil, fmt.Errorf("detector %s: episode_gap > 0, max_entities ≥ 1, samples ≥ 0", Rule)
-			}
-			d := &Detector{set: set, gap: gap, samples: smp}
-			d.tab = detect.NewTable(max, detect.TableOptions[episode]{Shed: func(k string, e *episode) { d.end(k, e, d.emit) }})
+			d := &Detector{set: set, gap: e.Gap, samples: e.Samples}
+			d.tab = detect.NewTable(e.Max, detect.TableOptions[episode]{Shed: func(k string, e *episode) { d.end(k, e, d.emit) }})
 			return d, nil
 		},
 	}

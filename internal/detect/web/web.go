@@ -80,16 +80,13 @@ var httpKinds = []event.Kind{event.KindHTTP}
 var httpActions = []event.Action{event.ActHTTPRequest}
 
 // Common parameters.
-var (
-	paramMaxEntities = detect.Param{Name: "max_entities", Default: "50000",
-		Doc: "clients tracked per shard; beyond it the least recently active is shed (counted, and its open episode still judged)"}
-	paramSamples = detect.Param{Name: "samples", Default: "5",
-		Doc: "evidence lines kept per finding"}
-)
+var paramMaxEntities = detect.Param{Name: "max_entities", Default: "50000",
+	Doc: "clients tracked per shard; beyond it the least recently active is shed (counted, and its open episode still judged)"}
 
-func gapParam(def, why string) detect.Param {
-	return detect.Param{Name: "episode_gap", Default: def, Doc: "an episode ends after this much event time without activity; " + why}
-}
+var (
+	paramSamples = detect.SamplesParam()
+	gapParam     = detect.GapParam
+)
 
 // common are the parameters every episode detector reads.
 type common struct {
@@ -99,21 +96,8 @@ type common struct {
 }
 
 func readCommon(p detect.Params) (common, error) {
-	var c common
-	var err error
-	if c.gap, err = p.Duration("episode_gap"); err != nil {
-		return c, err
-	}
-	if c.max, err = p.Int("max_entities"); err != nil {
-		return c, err
-	}
-	if c.samples, err = p.Int("samples"); err != nil {
-		return c, err
-	}
-	if c.gap <= 0 || c.max < 1 || c.samples < 0 {
-		return c, errParam("episode_gap > 0, max_entities ≥ 1 and samples ≥ 0 are required")
-	}
-	return c, nil
+	e, err := p.Episode()
+	return common{gap: e.Gap, max: e.Max, samples: e.Samples}, err
 }
 
 type paramError string
