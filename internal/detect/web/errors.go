@@ -57,14 +57,11 @@ func errorsSpec() detect.Spec {
 			if err != nil {
 				return nil, err
 			}
-			w, err := p.Duration("window")
+			w, err := burstWindow(p)
 			if err != nil {
 				return nil, err
 			}
-			if w < time.Minute || w > 16*time.Minute {
-				return nil, errParam("window must be between 1m and 16m")
-			}
-			d := &errorsDetector{c: c, storm: v[0], flood: v[1], share: f[0], window: int(w / time.Minute)}
+			d := &errorsDetector{c: c, storm: v[0], flood: v[1], share: f[0], window: w}
 			d.eps = newEpisodes(c, d.end)
 			return d, nil
 		},

@@ -93,14 +93,11 @@ func loginSpec() detect.Spec {
 			if err != nil {
 				return nil, err
 			}
-			w, err := p.Duration("window")
+			w, err := burstWindow(p)
 			if err != nil {
 				return nil, err
 			}
-			if w < time.Minute || w > 16*time.Minute {
-				return nil, errParam("window must be between 1m and 16m")
-			}
-			d := &loginDetector{c: c, burst: v[0], total: v[1], share: f[0], window: int(w / time.Minute)}
+			d := &loginDetector{c: c, burst: v[0], total: v[1], share: f[0], window: w}
 			d.eps = newEpisodes(c, d.end)
 			return d, nil
 		},

@@ -100,6 +100,19 @@ func readCommon(p detect.Params) (common, error) {
 	return common{gap: e.Gap, max: e.Max, samples: e.Samples}, err
 }
 
+// burstWindow reads the "window" parameter of the burst detectors, in
+// whole minutes (their per-minute rings hold 16).
+func burstWindow(p detect.Params) (int, error) {
+	w, err := p.Duration("window")
+	if err != nil {
+		return 0, err
+	}
+	if w < time.Minute || w > 16*time.Minute {
+		return 0, errParam("window must be between 1m and 16m")
+	}
+	return int(w / time.Minute), nil
+}
+
 type paramError string
 
 func (e paramError) Error() string { return string(e) }
