@@ -201,22 +201,13 @@ func learnVFDT(ctx context.Context, o LearnOptions, s *eval.CSVStream, test *eva
 		return nil, UsageError{err}
 	}
 	pre := eval.Prequential{Every: o.Every}
-	var x, proba []float64
-	for n := 0; ; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var y int
-		x, y, err = s.Next(x)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	var proba []float64
+	if err := eachRow(ctx, s, func(x []float64, y int) {
 		proba = tree.Proba(proba, x)
 		pre.Add(y, tree.Predict(x), badScore(proba))
 		tree.Learn(x, y)
+	}); err != nil {
+		return nil, err
 	}
 	pre.Finish()
 	nodes, leaves, depth := tree.Size()
@@ -227,22 +218,13 @@ func learnVFDT(ctx context.Context, o LearnOptions, s *eval.CSVStream, test *eva
 		var c eval.ClassConfusion
 		var scores []float64
 		var bad []bool
-		for n := 0; ; n++ {
-			if n&4095 == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			var y int
-			x, y, err = test.Next(x)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
+		if err := eachRow(ctx, test, func(x []float64, y int) {
 			c.Add(y, tree.Predict(x))
 			proba = tree.Proba(proba, x)
 			scores = append(scores, badScore(proba))
 			bad = append(bad, y != 0)
+		}); err != nil {
+			return nil, err
 		}
 		b := c.Binary()
 		res.Test = &LearnTest{File: o.Test, Rows: int64(len(scores)), Accuracy: ptr(c.Accuracy()), Confusion: c.M,
@@ -325,28 +307,16 @@ func learnHST(ctx context.Context, o LearnOptions, s *eval.CSVStream, test *eval
 	}
 	enc := hst.NewEncoder(nominal)
 	res := &LearnResult{Algo: "hst", Data: o.Data, Features: len(nominal)}
-	var x []float64
 	var scores []float64
 	var labels []int
 	pre := eval.Prequential{Every: o.Every}
-	for n := 0; ; n++ {
-		if n&4095 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		var y int
-		x, y, err = s.Next(x)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := eachRow(ctx, s, func(x []float64, y int) {
 		res.Rows++
 		if o.TrainNormal {
 			if y == 0 {
 				forest.Learn(enc.Encode(x))
 			}
-			continue
+			return
 		}
 		ready := forest.Ready()
 		sc := forest.ScoreLearn(enc.Encode(x))
@@ -357,6 +327,8 @@ func learnHST(ctx context.Context, o LearnOptions, s *eval.CSVStream, test *eval
 				pre.Add(y, y, sc) // accuracy is meaningless for HST; the curve carries AUC
 			}
 		}
+	}); err != nil {
+		return nil, err
 	}
 	pre.Finish()
 	res.Classes = s.Classes()
@@ -381,20 +353,11 @@ func learnHST(ctx context.Context, o LearnOptions, s *eval.CSVStream, test *eval
 	if test != nil {
 		var ts []float64
 		var tl []int
-		for n := 0; ; n++ {
-			if n&4095 == 0 && ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			var y int
-			x, y, err = test.Next(x)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
+		if err := eachRow(ctx, test, func(x []float64, y int) {
 			ts = append(ts, forest.ScoreLearn(enc.Encode(x)))
 			tl = append(tl, y)
+		}); err != nil {
+			return nil, err
 		}
 		res.Test = &LearnTest{File: o.Test, Rows: int64(len(ts))}
 		res.MeanScores = meanByLabel(ts, tl, test.Classes())
@@ -510,4 +473,25 @@ func firstClass(c []string) string {
 		return "class 0"
 	}
 	return c[0]
+}
+
+// eachRow calls fn with every row of s until its end, a read error or the
+// end of ctx; x is reused between calls.
+func eachRow(ctx context.Context, s *eval.CSVStream, fn func(x []float64, y int)) error {
+	var x []float64
+	for n := 0; ; n++ {
+		if n&4095 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var y int
+		var err error
+		x, y, err = s.Next(x)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(x, y)
+	}
 }
