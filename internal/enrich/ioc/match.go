@@ -39,7 +39,7 @@ func (s *Set) MatchEvent(ev *event.Event, out []Hit) []Hit {
 		for _, id := range s.MatchDomain(h.Site) {
 			out = append(out, Hit{id, "url.domain", h.Site})
 		}
-		if len(s.strs) > 0 {
+		if len(s.strs) > 0 && s.maybeURL(h) {
 			u := "http://" + h.Site + h.Path
 			if h.Query != "" {
 				u += "?" + h.Query
@@ -50,6 +50,22 @@ func (s *Set) MatchEvent(ev *event.Event, out []Hit) []Hit {
 		}
 	}
 	return out
+}
+
+// maybeURL tests the Bloom filter for the request's URL without building
+// a string (the common miss costs no allocation). A site that would need
+// normalising (upper case, a port, a trailing slash-only path) takes the
+// exact path.
+func (s *Set) maybeURL(h *event.HTTP) bool {
+	if strings.ContainsAny(h.Site, "ABCDEFGHIJKLMNOPQRSTUVWXYZ:") || h.Path == "/" || strings.Contains(h.Path, "#") {
+		return true
+	}
+	var buf [512]byte
+	k := append(append(append(buf[:0], "u:http://"...), h.Site...), h.Path...)
+	if h.Query != "" {
+		k = append(append(k, '?'), h.Query...)
+	}
+	return s.filter.Test(k)
 }
 
 // Describe renders an indicator for a finding: value, type and origin.
