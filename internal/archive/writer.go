@@ -78,8 +78,6 @@ type Writer struct {
 	commits *os.File
 	seq     int
 	dropped map[string]int64 // per partition (background goroutine)
-	dropNow map[string]int64 // drops counted by Write, handed over with the rows
-	dropQ   chan map[string]int64
 
 	parts map[pkey]partition
 	names map[pkey]string // partition paths, formatted once
@@ -231,7 +229,7 @@ func NewWriter(opt Options) (*Writer, error) {
 		return nil, fmt.Errorf("cannot open archive commit log: %w", err)
 	}
 	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
-		commits: cf, dropped: map[string]int64{}, dropQ: make(chan map[string]int64, 8),
+		commits: cf, dropped: map[string]int64{},
 		parts: map[pkey]partition{}, names: map[pkey]string{},
 		jobs: make(chan func() error, 2), encEnd: make(chan struct{})}
 	go w.encoder()
@@ -250,6 +248,7 @@ func (w *Writer) Write(evs []event.Event) error {
 	default:
 	}
 	var batch []event.Event
+	var drops map[string]int64 // known-good events not stored, per partition
 	select {
 	case batch = <-w.free:
 		batch = batch[:0]
@@ -259,19 +258,25 @@ func (w *Writer) Write(evs []event.Event) error {
 	for i := range evs {
 		ev := &evs[i]
 		if w.opt.Drop != nil && w.opt.Drop(ev) {
-			if w.dropNow == nil {
-				w.dropNow = map[string]int64{}
+			if drops == nil {
+				drops = map[string]int64{}
 			}
-			w.dropNow[partitionOf(ev.Kind.String(), ev.Time)]++
+			drops[partitionOf(ev.Kind.String(), ev.Time)]++
 			continue
 		}
 		// Strings are immutable and Raw aliases a never-rewritten input
 		// buffer, so a shallow copy is safe to hand to the goroutine.
 		batch = append(batch, *ev)
 	}
-	if w.dropNow != nil {
-		w.dropQ <- w.dropNow
-		w.dropNow = nil
+	if drops != nil {
+		// Recorded before the batch is queued, so a partition's drops are
+		// known when the goroutine commits it.
+		w.mu.Lock()
+		for k, n := range drops {
+			w.dropped[k] += n
+			w.stats.Dropped += n
+		}
+		w.mu.Unlock()
 	}
 	if len(batch) == 0 {
 		return nil
@@ -292,53 +297,23 @@ func partitionOf(kind string, t time.Time) string {
 
 func (w *Writer) loop() {
 	defer close(w.done)
-	for {
+	for evs := range w.queue {
+		err := w.add(evs)
+		clear(evs)
 		select {
-		case evs, ok := <-w.queue:
-			if !ok {
-				w.drainDrops()
-				w.setErr(w.closeAll())
-				return
-			}
-			w.drainDrops()
-			err := w.add(evs)
-			clear(evs)
-			select {
-			case w.free <- evs:
-			default:
-			}
-			if err != nil {
-				w.setErr(err)
-				close(w.jobs)
-				<-w.encEnd
-				for range w.queue { // keep Write from blocking
-				}
-				return
-			}
-		case d := <-w.dropQ:
-			w.mergeDrops(d)
-		}
-	}
-}
-
-func (w *Writer) drainDrops() {
-	for {
-		select {
-		case d := <-w.dropQ:
-			w.mergeDrops(d)
+		case w.free <- evs:
 		default:
+		}
+		if err != nil {
+			w.setErr(err)
+			close(w.jobs)
+			<-w.encEnd
+			for range w.queue { // keep Write from blocking
+			}
 			return
 		}
 	}
-}
-
-func (w *Writer) mergeDrops(d map[string]int64) {
-	w.mu.Lock()
-	for k, n := range d {
-		w.dropped[k] += n
-		w.stats.Dropped += n
-	}
-	w.mu.Unlock()
+	w.setErr(w.closeAll())
 }
 
 func (w *Writer) setErr(err error) {
