@@ -18,6 +18,7 @@ import (
 	"winnow/internal/event"
 	"winnow/internal/pipeline"
 	"winnow/internal/report"
+	"winnow/internal/textsafe"
 )
 
 // ArchiveOptions are analyze's archive and indicator settings.
@@ -235,17 +236,18 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 				len(alerts), len(before), len(shown), gone)
 		}
 	}
-	ranked := correlate.Correlate(shown)
-	if err := a.write(ranked, minSev); err != nil {
+	corr := correlate.Build(shown, a.correlateConfig())
+	incidents := corr.Snapshot()
+	if err := a.write(incidents, shown, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
 	}
 	if !a.Quiet {
-		report.Summary(a.Stderr, res, ranked, len(shown))
+		report.Summary(a.Stderr, res, incidents, len(shown))
 	}
 	if res.Events == 0 && !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
 	}
-	return exitCode(res, ranked, failOn), nil
+	return exitCode(res, incidents, failOn), nil
 }
 
 // diffFindings returns the findings of now that before does not hold (by
@@ -389,7 +391,7 @@ func addHit(hits map[int32]*huntHit, set *ioc.Set, h ioc.Hit, ev *event.Event, s
 		hh.clients[ev.SrcIP.String()] = true
 	}
 	if len(hh.Events) < samples {
-		hh.Events = append(hh.Events, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		hh.Events = append(hh.Events, event.SampleOf(ev))
 	}
 }
 
@@ -409,15 +411,15 @@ func writeHunt(o HuntOptions, out []*huntHit) error {
 		return err
 	}
 	for i, h := range out {
-		fmt.Fprintf(o.Stdout, "#%-3d %s %s  %d events  %s → %s\n", i+1, strings.ToUpper(h.Type), h.Indicator, h.Count,
+		fmt.Fprintf(o.Stdout, "#%-3d %s %s  %d events  %s → %s\n", i+1, strings.ToUpper(h.Type), textsafe.Terminal(h.Indicator), h.Count,
 			h.First.Format("2006-01-02 15:04:05"), h.Last.Format("2006-01-02 15:04:05"))
 		fmt.Fprintf(o.Stdout, "     list %s:%d", h.List, h.ListLine)
 		if h.Label != "" {
-			fmt.Fprintf(o.Stdout, " (%s)", h.Label)
+			fmt.Fprintf(o.Stdout, " (%s)", textsafe.Terminal(h.Label))
 		}
 		fmt.Fprintf(o.Stdout, " · clients %s\n", clipList(h.Clients, 5))
 		for _, s := range h.Events {
-			fmt.Fprintf(o.Stdout, "     %s:%d  %s\n", s.File, s.Line, clip(s.Text, 140))
+			fmt.Fprintf(o.Stdout, "     %s:%d  %s\n", textsafe.Terminal(s.File), s.Line, clip(textsafe.Terminal(s.Text), 140))
 		}
 	}
 	return nil
