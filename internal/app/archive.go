@@ -245,7 +245,7 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 	if res.Events == 0 && !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
 	}
-	return exitCode(res, ranked, failOn), nil
+	return finalExit(a.Stderr, res, ranked, failOn, 0), nil
 }
 
 // diffFindings returns the findings of now that before does not hold (by
