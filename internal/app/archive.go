@@ -103,7 +103,7 @@ func (o *AnalyzeOptions) openArchive(cfg *pipeline.Config, version string) (*arc
 	}
 	w, err := archive.NewWriter(opt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("archive %s: %w", a.Archive, err)
 	}
 	cfg.Sink = w.Write
 	return &archiveRun{w: w, opt: a}, nil
