@@ -36,20 +36,20 @@ type Options struct {
 
 // Source reads the journal.
 type Source struct {
-	o       Options
-	name    string
-	cursor  string
-	started bool
-	cmd     *exec.Cmd
-	out     io.ReadCloser
-	lines   chan result
-	closed  chan struct{}
-	once    sync.Once
-	mu      sync.Mutex // guards cmd and out against a concurrent Close
-	err     error
-	n       int64
+	o                                    Options
+	name                                 string
+	cursor                               string
+	started                              bool
+	cmd                                  *exec.Cmd
+	out                                  io.ReadCloser
+	lines                                chan result
+	closed                               chan struct{}
+	once                                 sync.Once
+	mu                                   sync.Mutex // guards cmd and out against a concurrent Close
+	err                                  error
+	n                                    int64
 	records, bytes, malformed, truncated atomic.Int64
-	location *time.Location
+	location                             *time.Location
 }
 
 type result struct {
