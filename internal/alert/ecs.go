@@ -123,11 +123,17 @@ type WinnowF struct {
 }
 
 // IncidentF describes the incident a document is (record "incident") or
-// belongs to (record "finding": only ID and Rank are set).
+// belongs to (record "finding": ID, Rank and in a live stream Risk, Update
+// and Open are set).
 type IncidentF struct {
-	ID       string    `json:"id"`
-	Rank     int       `json:"rank"`
-	Risk     float64   `json:"risk,omitempty"`
+	ID   string  `json:"id"`
+	Rank int     `json:"rank"`
+	Risk float64 `json:"risk,omitempty"`
+	// Update counts the earlier reports of this incident in a live stream
+	// (0 = the first); Open is true while a later report may supersede
+	// this one.
+	Update   int       `json:"update,omitempty"`
+	Open     bool      `json:"open,omitempty"`
 	Findings int       `json:"findings,omitempty"`
 	Version  int       `json:"version,omitempty"`
 	Reasons  []ReasonF `json:"reasons,omitempty"`

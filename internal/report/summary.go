@@ -26,8 +26,15 @@ func Summary(w io.Writer, res *pipeline.Result, incidents []event.Incident, nFin
 			strong++
 		}
 	}
-	fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %d findings in %d incidents (%d at medium or above), %.2fs, %s lines/s\n",
-		group(res.Lines), group(res.Events), group(res.Malformed), nFindings, len(incidents), strong, secs, group(int64(rate)))
+	found := fmt.Sprintf("%d findings in %d incidents (%d at medium or above)", nFindings, len(incidents), strong)
+	if res.Records > 0 {
+		// Packets are not lines: say both, and rate the lines alone.
+		fmt.Fprintf(w, "winnow: %s lines, %s packets, %s events, %s malformed, %s, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Records), group(res.Events), group(res.Malformed), found, secs, group(int64(rate)))
+	} else {
+		fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %s, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Events), group(res.Malformed), found, secs, group(int64(rate)))
+	}
 	for _, in := range res.Inputs {
 		writeInput(w, &in)
 	}
@@ -38,12 +45,18 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Err != nil {
 		fmt.Fprintf(w, "winnow: error: %v\n", in.Err)
 	}
+	if in.Note != "" {
+		fmt.Fprintf(w, "winnow: note: %s\n", in.Note)
+	}
 	var notes []string
 	if in.Malformed > 0 {
 		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))
 	}
 	if in.Truncated > 0 {
 		notes = append(notes, fmt.Sprintf("%s over-long lines truncated", group(in.Truncated)))
+	}
+	if in.Junk > 0 {
+		notes = append(notes, fmt.Sprintf("%s binary lines skipped", group(in.Junk)))
 	}
 	if in.Binary > 0 {
 		notes = append(notes, fmt.Sprintf("%s lines with binary bytes", group(in.Binary)))
