@@ -148,6 +148,7 @@ func seriesConfig(window, warmup int) EnsembleConfig {
 	c.MinScale = 1 // counts: one event is the smallest meaningful deviation
 	c.Warmup = 0   // the family waits for warmup minutes of history itself (idle minutes are compressed)
 	c.Suppress = 60
+	c.Budget = 0 // the family ends episodes and compares with previous peaks itself
 	return c
 }
 
@@ -461,7 +462,7 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 		st.value += v
 	}
 	if st.ens != nil && len(st.smp) < d.o.samples { // a first minute cannot alert: no samples
-		st.smp = append(st.smp, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		st.smp = append(st.smp, event.SampleOf(ev))
 	}
 }
 
