@@ -24,6 +24,7 @@ type doc struct {
 		Entity struct {
 			Value string `json:"value"`
 		} `json:"entity"`
+		Record   string         `json:"record"`
 		Score    float64        `json:"score"`
 		Evidence map[string]any `json:"evidence"`
 	} `json:"winnow"`
@@ -34,9 +35,7 @@ func analyze(t *testing.T, o app.AnalyzeOptions, files ...string) []doc {
 	t.Helper()
 	var out, errb bytes.Buffer
 	o.Args, o.Output, o.Stdout, o.Stderr, o.Quiet = files, "json", &out, &errb, true
-	if o.MinSeverity == "" {
-		o.MinSeverity = "low"
-	}
+	o.MinSeverity = "info" // JSON then holds every finding, besides the incidents
 	if code, err := app.Analyze(context.Background(), o); err != nil || code != 0 {
 		t.Fatalf("analyze: exit %d %v\n%s", code, err, errb.String())
 	}
@@ -48,7 +47,9 @@ func analyze(t *testing.T, o app.AnalyzeOptions, files ...string) []doc {
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			t.Fatal(err)
 		}
-		docs = append(docs, d)
+		if d.Winnow.Record == "finding" {
+			docs = append(docs, d)
+		}
 	}
 	return docs
 }
@@ -182,7 +183,7 @@ func TestForestScanners(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(out.String())
-	docs := analyze(t, app.AnalyzeOptions{TZ: "UTC", Models: []string{model}, Only: []string{"forest."}, MinSeverity: "info"}, second, net)
+	docs := analyze(t, app.AnalyzeOptions{TZ: "UTC", Models: []string{model}, Only: []string{"forest."}}, second, net)
 	flagged := entities(docs, "forest.source_ip")
 	if !flagged["192.168.4.164"] {
 		t.Error("the unseen scanner (Netsparker) was not flagged")
