@@ -244,6 +244,14 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 			return 0, false
 		}
 		return maphash.String(r.seed, ev.Host), true
+	case KeyDestIP:
+		if !ev.DstIP.IsValid() {
+			return 0, false
+		}
+		b := ev.DstIP.As16()
+		return maphash.Bytes(r.seed, b[:]), true
+	case KeySensor:
+		return maphash.String(r.seed, SensorName(ev)), true
 	case KeySite, KeyDomain:
 		v, ok := KeyValue(k, ev)
 		if !ok {
