@@ -8,7 +8,7 @@ RACE_PKGS := ./internal/detect/... ./internal/pipeline/... ./internal/source/...
 FUZZTIME  ?= 10s
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build test race lint fmt vet staticcheck bench bench-go fuzz-smoke demo clean
+.PHONY: all build test race lint fmt vet staticcheck bench bench-generated bench-go fuzz-smoke demo clean
 
 all: build
 
@@ -34,9 +34,13 @@ vet:
 staticcheck:
 	$(STATICCHECK) ./...
 
-## bench: the end-to-end bench script (generates inputs, times winnow against wc/grep/awk/fail2ban).
+## bench: the performance goals on ../shared/bench (1M-line auth and access logs): winnow against wc/grep/awk/lnav/fail2ban, medians of 3.
 bench:
 	scripts/bench.sh
+
+## bench-generated: the older per-family scripts on generated inputs (auth, web, dns, series, flood).
+bench-generated:
+	scripts/bench-generated.sh
 
 ## bench-go: every Go benchmark once.
 bench-go:

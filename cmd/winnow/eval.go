@@ -27,7 +27,7 @@ func newEval() *cobra.Command {
 func newEvalNAB() *cobra.Command {
 	var dataDir, labelsPath, resultsDir, profilesPath, format string
 	var threshold float64
-	var perFile bool
+	var perFile, loco bool
 	cmd := &cobra.Command{
 		Use:   "nab --data DIR --labels FILE --results DIR",
 		Short: "Score anomaly_score CSVs with the Numenta Anomaly Benchmark's rules",
@@ -38,9 +38,15 @@ anomaly windows, the probationary period (first 15% of each file, at most
 750 rows), the scaled sigmoid, the first detection per window, the three
 application profiles, one corpus-wide threshold per profile (optimised
 unless --threshold is given), normalised so that the null detector scores 0
-and the perfect detector 100.`,
+and the perfect detector 100.
+
+--leave-one-out validates the way unseen data is scored: each category (the
+data tree's top-level folder) is held out in turn, the threshold is
+optimised on the other categories, and the held-out one is scored at it.`,
 		Example: `  winnow series detect ../shared/data/nab/data --out results/winnow
   winnow eval nab --data ../shared/data/nab/data \
+      --labels ../shared/data/nab/labels/combined_windows.json --results results/winnow
+  winnow eval nab --leave-one-out --data ../shared/data/nab/data \
       --labels ../shared/data/nab/labels/combined_windows.json --results results/winnow`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,6 +69,21 @@ and the perfect detector 100.`,
 			files, err := eval.LoadCorpus(dataDir, resultsDir, labels)
 			if err != nil {
 				return err
+			}
+			if loco {
+				if cmd.Flags().Changed("threshold") {
+					return app.UsageError{Err: fmt.Errorf("--leave-one-out optimises the threshold: drop --threshold")}
+				}
+				folds, err := eval.LeaveOneCategoryOut(files, labels, profiles)
+				if err != nil {
+					return err
+				}
+				if format == "json" {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetIndent("", "  ")
+					return enc.Encode(eval.FoldsJSON(profiles, folds))
+				}
+				return eval.WriteFoldsText(cmd.OutOrStdout(), profiles, folds)
 			}
 			opt := eval.Options{Threshold: math.NaN()}
 			if cmd.Flags().Changed("threshold") {
@@ -87,6 +108,7 @@ and the perfect detector 100.`,
 	f.Float64Var(&threshold, "threshold", 0, "score every profile at this threshold instead of optimising it")
 	f.BoolVar(&perFile, "per-file", false, "also list each file's score and counts (standard profile first)")
 	f.StringVar(&format, "format", "text", "output: text or json")
+	f.BoolVar(&loco, "leave-one-out", false, "hold out each category in turn: optimise the threshold on the others, score it there")
 	return cmd
 }
 

@@ -48,6 +48,17 @@ type WinnowF struct {
 	Samples  []event.Sample `json:"samples"`
 	Related  []EntityF      `json:"related,omitempty"`
 	Linked   []EntityF      `json:"linked,omitempty"`
+	// Incident is set by live runs (see sink.Finding): the incident this
+	// report belongs to, how many reports came before it, and whether the
+	// episode is still open.
+	Incident *IncidentF `json:"incident,omitempty"`
+}
+
+// IncidentF identifies one report of an incident in a live stream.
+type IncidentF struct {
+	ID     string `json:"id"`
+	Update int    `json:"update"`
+	Open   bool   `json:"open"`
 }
 
 // EntityF is an entity.

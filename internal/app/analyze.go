@@ -68,14 +68,14 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (int, error) {
 	if len(inputs) == 0 {
 		return ExitInputErr, fmt.Errorf("no readable input")
 	}
-	code, err := analyzeInputs(ctx, o, inputs)
-	if err == nil && code == ExitOK && len(errs) > 0 {
-		code = ExitInputErr
-	}
+	code, err := analyzeInputs(ctx, o, inputs, len(errs))
 	return code, err
 }
 
-func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input) (int, error) {
+// analyzeInputs analyzes the resolved inputs; unresolved is how many
+// arguments could not be resolved (already reported), which makes the
+// exit code 2.
+func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input, unresolved int) (int, error) {
 	cfg, err := o.pipelineConfig(inputs)
 	if err != nil {
 		return ExitUsage, err
@@ -117,7 +117,16 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 	if !o.Quiet {
 		report.Summary(o.Stderr, res, ranked, len(alerts))
 	}
-	return exitCode(res, ranked, failOn), nil
+	return finalExit(o.Stderr, res, ranked, failOn, unresolved), nil
+}
+
+// finalExit decides the exit code (exitCode) and says on w why it is not 0.
+func finalExit(w io.Writer, res *pipeline.Result, ranked []correlate.EntityRisk, failOn, unresolved int) int {
+	code, why := exitCode(res, ranked, failOn, unresolved)
+	if why != "" {
+		fmt.Fprintf(w, "winnow: exit %d: %s\n", code, why)
+	}
+	return code
 }
 
 func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config, error) {
@@ -146,6 +155,12 @@ func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config,
 	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if limit := maxWorkers(); workers > limit {
+		// Each shard holds every detector's state: shards beyond the
+		// CPUs only cost memory.
+		fmt.Fprintf(o.Stderr, "winnow: --workers %d: using %d (at most 4 per CPU)\n", workers, limit)
+		workers = limit
 	}
 	if o.Output != "text" && o.Output != "json" {
 		return pipeline.Config{}, usagef("--format %q: want text or json", o.Output)
@@ -202,16 +217,39 @@ func colorOn(mode string, tty bool) bool {
 	return tty
 }
 
-func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn int) int {
-	if res.InputError {
-		return ExitInputErr
-	}
-	if failOn > 0 {
-		for i := range ranked {
-			if ranked[i].Severity >= failOn {
-				return ExitFailOn
-			}
+// maxWorkers bounds --workers: 4 shards per CPU.
+func maxWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// exitCode decides the exit code and says why when it is not 0. An input
+// error (2) wins over findings at --fail-on (1): a run that could not read
+// all its input must not pass for one that judged it.
+func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn, unresolved int) (int, string) {
+	failed := unresolved
+	for _, in := range res.Inputs {
+		if in.Err != nil {
+			failed++
 		}
 	}
-	return ExitOK
+	if failed > 0 || res.InputError {
+		return ExitInputErr, fmt.Sprintf("%d input(s) could not be read completely (see the errors above); an input error wins over --fail-on", max(failed, 1))
+	}
+	if failOn > 0 {
+		n := 0
+		for i := range ranked {
+			if ranked[i].Severity >= failOn {
+				n++
+			}
+		}
+		if n > 0 {
+			return ExitFailOn, fmt.Sprintf("%d entit%s with findings at severity %d (%s) or more (--fail-on)", n, plural(n, "y", "ies"), failOn, event.SeverityName(failOn))
+		}
+	}
+	return ExitOK, ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

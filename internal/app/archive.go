@@ -18,6 +18,7 @@ import (
 	"winnow/internal/event"
 	"winnow/internal/pipeline"
 	"winnow/internal/report"
+	"winnow/internal/textsafe"
 )
 
 // ArchiveOptions are analyze's archive and indicator settings.
@@ -102,7 +103,7 @@ func (o *AnalyzeOptions) openArchive(cfg *pipeline.Config, version string) (*arc
 	}
 	w, err := archive.NewWriter(opt)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("archive %s: %w", a.Archive, err)
 	}
 	cfg.Sink = w.Write
 	return &archiveRun{w: w, opt: a}, nil
@@ -226,7 +227,7 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 	if o.Diff {
 		before, errs := archive.Findings(o.Archive, o.From, o.To)
 		for _, e := range errs {
-			fmt.Fprintf(a.Stderr, "winnow: warning: %v\n", e)
+			fmt.Fprintf(a.Stderr, "winnow: warning: %s\n", textsafe.Terminal(e.Error()))
 		}
 		var gone int
 		shown, gone = diffFindings(alerts, before)
@@ -245,7 +246,7 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 	if res.Events == 0 && !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
 	}
-	return exitCode(res, ranked, failOn), nil
+	return finalExit(a.Stderr, res, ranked, failOn, 0), nil
 }
 
 // diffFindings returns the findings of now that before does not hold (by
@@ -342,7 +343,7 @@ func Hunt(ctx context.Context, o HuntOptions) (int, error) {
 		return ExitInputErr, err
 	}
 	for _, e := range st.Skipped {
-		fmt.Fprintf(o.Stderr, "winnow: warning: %v\n", e)
+		fmt.Fprintf(o.Stderr, "winnow: warning: %s\n", textsafe.Terminal(e.Error()))
 	}
 	out := make([]*huntHit, 0, len(hits))
 	for _, h := range hits {
@@ -408,19 +409,37 @@ func writeHunt(o HuntOptions, out []*huntHit) error {
 		_, err := fmt.Fprintln(o.Stdout, "No indicator was seen in the archive window.")
 		return err
 	}
+	// Indicators, labels, file names and log lines are attacker- or
+	// feed-controlled: every one is escaped for the terminal.
+	esc := textsafe.Terminal
 	for i, h := range out {
-		fmt.Fprintf(o.Stdout, "#%-3d %s %s  %d events  %s → %s\n", i+1, strings.ToUpper(h.Type), h.Indicator, h.Count,
+		fmt.Fprintf(o.Stdout, "#%-3d %s %s  %d events  %s → %s\n", i+1, strings.ToUpper(h.Type), esc(h.Indicator), h.Count,
 			h.First.Format("2006-01-02 15:04:05"), h.Last.Format("2006-01-02 15:04:05"))
-		fmt.Fprintf(o.Stdout, "     list %s:%d", h.List, h.ListLine)
+		fmt.Fprintf(o.Stdout, "     list %s:%d", esc(h.List), h.ListLine)
 		if h.Label != "" {
-			fmt.Fprintf(o.Stdout, " (%s)", h.Label)
+			fmt.Fprintf(o.Stdout, " (%s)", esc(h.Label))
 		}
-		fmt.Fprintf(o.Stdout, " · clients %s\n", clipList(h.Clients, 5))
+		fmt.Fprintf(o.Stdout, " · clients %s\n", esc(clipList(h.Clients, 5)))
 		for _, s := range h.Events {
-			fmt.Fprintf(o.Stdout, "     %s:%d  %s\n", s.File, s.Line, clip(s.Text, 140))
+			fmt.Fprintf(o.Stdout, "     %s:%d  %s\n", esc(s.File), s.Line, clipRunes(esc(s.Text), 140))
 		}
 	}
 	return nil
+}
+
+// clipRunes cuts s to at most n runes, marking the cut with "…".
+func clipRunes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := 0
+	for k := range s {
+		if i == n-1 {
+			return s[:k] + "…"
+		}
+		i++
+	}
+	return s
 }
 
 func clipList(l []string, n int) string {

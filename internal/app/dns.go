@@ -14,6 +14,7 @@ import (
 
 	dnsdetect "winnow/internal/detect/dns"
 	"winnow/internal/generate/dnsgen"
+	"winnow/internal/parse"
 	"winnow/internal/parse/dnslog"
 	"winnow/internal/source"
 )
@@ -88,6 +89,15 @@ func readNames(in source.Input, stdin io.Reader) (shown, names []string, err err
 		return nil, nil, err
 	}
 	defer rd.Close()
+	if err := rd.CheckText(); err != nil {
+		return nil, nil, err
+	}
+	// The format check analyze makes: the first lines must read as names.
+	if head, _ := rd.Peek(32); len(head) > 0 {
+		if sc := dnslog.NamesFormat().Sniff(head); sc < parse.MinSniffScore {
+			return nil, nil, fmt.Errorf("%s: not a list of DNS names (%.0f%% of its first %d lines look like names)", in.Name, 100*sc/0.9, len(head))
+		}
+	}
 	for {
 		ch, err := rd.Next()
 		if ch != nil {

@@ -85,4 +85,10 @@ type Alert struct {
 	// counts, distinct counts. Keys are snake_case; values are JSON-encodable.
 	Evidence map[string]any
 	Samples  []Sample
+	// Open is true for a provisional finding about an episode that is
+	// still open (a live run reports an incident as soon as its evidence
+	// is complete); a later finding with the same Rule, Entity and Start
+	// supersedes it. Findings emitted when an episode closes leave it
+	// false.
+	Open bool
 }

@@ -19,8 +19,14 @@ func Summary(w io.Writer, res *pipeline.Result, ranked []correlate.EntityRisk, n
 	if secs > 0 {
 		rate = float64(res.Lines) / secs
 	}
-	fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %d findings on %d entities, %.2fs, %s lines/s\n",
-		group(res.Lines), group(res.Events), group(res.Malformed), nFindings, len(ranked), secs, group(int64(rate)))
+	if res.Records > 0 {
+		// Packets are not lines: say both, and rate the lines alone.
+		fmt.Fprintf(w, "winnow: %s lines, %s packets, %s events, %s malformed, %d findings on %d entities, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Records), group(res.Events), group(res.Malformed), nFindings, len(ranked), secs, group(int64(rate)))
+	} else {
+		fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %d findings on %d entities, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Events), group(res.Malformed), nFindings, len(ranked), secs, group(int64(rate)))
+	}
 	for _, in := range res.Inputs {
 		writeInput(w, &in)
 	}
@@ -31,12 +37,18 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Err != nil {
 		fmt.Fprintf(w, "winnow: error: %v\n", in.Err)
 	}
+	if in.Note != "" {
+		fmt.Fprintf(w, "winnow: note: %s\n", in.Note)
+	}
 	var notes []string
 	if in.Malformed > 0 {
 		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))
 	}
 	if in.Truncated > 0 {
 		notes = append(notes, fmt.Sprintf("%s over-long lines truncated", group(in.Truncated)))
+	}
+	if in.Junk > 0 {
+		notes = append(notes, fmt.Sprintf("%s binary lines skipped", group(in.Junk)))
 	}
 	if in.Binary > 0 {
 		notes = append(notes, fmt.Sprintf("%s lines with binary bytes", group(in.Binary)))

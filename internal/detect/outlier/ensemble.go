@@ -66,13 +66,23 @@ type EnsembleConfig struct {
 	// 1 turns the seasonal explanation off.
 	Envelope     float64
 	EnvelopeDays int
+	// Budget, if > 0, is how many alert episodes (runs of points whose
+	// undamped score reaches BudgetLevel, more than BudgetGap points
+	// apart) a series may have had, counted with half-life BudgetHalfLife
+	// points, before its evidence is divided by episodes/Budget: the
+	// series' own alert rate, learnt online, raises its bar (see spend).
+	// 0 turns the budget off.
+	Budget         float64
+	BudgetLevel    float64
+	BudgetGap      int
+	BudgetHalfLife float64
 }
 
 // DefaultEnsembleConfig is the one configuration used for every series.
 func DefaultEnsembleConfig() EnsembleConfig {
 	return EnsembleConfig{Config: DefaultConfig(), Mode: Calibrated, Warmup: 150,
 		RateHalfLife: 1000, TargetRate: 0.01, Scale: 2, Suppress: 500, SuppressFactor: 0.5,
-		Envelope: 0, EnvelopeDays: 2}
+		Envelope: 0, EnvelopeDays: 2, Budget: 3, BudgetLevel: 0.5, BudgetGap: 50, BudgetHalfLife: 1000}
 }
 
 // Validate checks the configuration.
@@ -100,6 +110,12 @@ func (c EnsembleConfig) Validate() error {
 		return fmt.Errorf("outlier: envelope %v: want in [0, 1]", c.Envelope)
 	case c.EnvelopeDays < 1 || c.EnvelopeDays >= envDays:
 		return fmt.Errorf("outlier: envelope days %d: want 1..%d", c.EnvelopeDays, envDays-1)
+	case c.Budget < 0 || math.IsNaN(c.Budget):
+		return fmt.Errorf("outlier: budget %v: want ≥ 0", c.Budget)
+	case c.Budget > 0 && !(c.BudgetLevel > 0 && c.BudgetLevel < 1):
+		return fmt.Errorf("outlier: budget level %v: want in (0, 1)", c.BudgetLevel)
+	case c.Budget > 0 && (c.BudgetGap < 0 || !(c.BudgetHalfLife >= 1)):
+		return fmt.Errorf("outlier: budget gap %d, half-life %v: want ≥ 0 and ≥ 1", c.BudgetGap, c.BudgetHalfLife)
 	}
 	return nil
 }
@@ -150,7 +166,10 @@ type Result struct {
 //     reliable ones and more decisive votes all add;
 //  4. the score is 1 − e^(−E/Scale), multiplied by Envelope when the values
 //     of the same hours on previous days explain x (seasonality);
-//  5. nothing is reported during Warmup; a point that does not beat the
+//  5. a series that has had more than Budget alert episodes lately has
+//     its evidence divided by episodes/Budget (its own alert rate, learnt
+//     online, sets its bar: see spend);
+//  6. nothing is reported during Warmup; a point that does not beat the
 //     decayed peak of the recent scores is damped (suppression).
 type Ensemble struct {
 	cfg      EnsembleConfig
@@ -164,6 +183,10 @@ type Ensemble struct {
 	supDecay float64
 	peak     float64
 	env      *envelope // allocated once the series has lasted an hour
+	episodes float64   // decayed count of alert episodes (Budget)
+	budgetAt int       // point index at which episodes was last decayed
+	lastHigh int       // point index of the last alert-level point
+	epDecay  float64   // per point
 	useEnv   bool
 	start    time.Time
 	last     Result
@@ -230,6 +253,10 @@ func (f *Factory) New() *Ensemble {
 		e.supDecay = math.Exp2(-1 / float64(c.Suppress))
 	}
 	e.useEnv = c.Envelope < 1 && c.Mode == Calibrated
+	if c.Budget > 0 {
+		e.epDecay = math.Exp2(-1 / c.BudgetHalfLife)
+	}
+	e.lastHigh = -1 << 30
 	return e
 }
 
@@ -266,6 +293,7 @@ func (e *Ensemble) Reset() {
 		e.rate[i] = e.cfg.TargetRate
 	}
 	e.peak = 0
+	e.episodes, e.budgetAt, e.lastHigh = 0, 0, -1<<30
 	e.env, e.start = nil, time.Time{}
 	e.last = Result{}
 }
@@ -354,7 +382,7 @@ func (e *Ensemble) weight(i int) float64 {
 	return e.cfg.TargetRate / max(e.rate[i], e.cfg.TargetRate)
 }
 
-// calibrate maps the evidence to the score (steps 4 and 5 above).
+// calibrate maps the evidence to the score (steps 4 to 6 above).
 func (e *Ensemble) calibrate(n int, t time.Time, x float64, res *Result) {
 	if n < e.cfg.Warmup {
 		return
@@ -368,6 +396,9 @@ func (e *Ensemble) calibrate(n int, t time.Time, x float64, res *Result) {
 				res.Explained = true
 			}
 		}
+	}
+	if e.cfg.Budget > 0 {
+		ev = e.spend(n, ev)
 	}
 	s := 0.0
 	if ev > 0 {
@@ -386,6 +417,33 @@ func (e *Ensemble) calibrate(n int, t time.Time, x float64, res *Result) {
 		}
 	}
 	res.Score = s
+}
+
+// spend applies the alert budget to the evidence ev of point n: a series
+// that has had more than Budget alert episodes lately (decayed) has its
+// evidence divided by episodes/Budget, so that a series whose detectors
+// keep finding "anomalies" needs proportionally more to alert again (its
+// own noise, learnt online, sets its bar; no constant fitted to a corpus
+// decides what is rare on it). The episode count learns from the
+// undamped score.
+func (e *Ensemble) spend(n int, ev float64) float64 {
+	if d := n - e.budgetAt; d == 1 {
+		e.episodes *= e.epDecay
+	} else {
+		e.episodes *= math.Pow(e.epDecay, float64(d))
+	}
+	e.budgetAt = n
+	out := ev
+	if e.episodes > e.cfg.Budget {
+		out *= e.cfg.Budget / e.episodes
+	}
+	if 1-math.Exp(-ev/e.cfg.Scale) >= e.cfg.BudgetLevel {
+		if n-e.lastHigh > e.cfg.BudgetGap {
+			e.episodes++
+		}
+		e.lastHigh = n
+	}
+	return out
 }
 
 // Votes returns the detectors' verdicts on the last point (for evidence).

@@ -148,6 +148,7 @@ func seriesConfig(window, warmup int) EnsembleConfig {
 	c.MinScale = 1 // counts: one event is the smallest meaningful deviation
 	c.Warmup = 0   // the family waits for warmup minutes of history itself (idle minutes are compressed)
 	c.Suppress = 60
+	c.Budget = 0 // the family ends episodes and compares with previous peaks itself
 	return c
 }
 
