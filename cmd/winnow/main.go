@@ -165,7 +165,10 @@ compare with.`,
 	}
 	analyzeFlags(cmd, &o.Analyze, false)
 	cmd.Flags().Int64Var(&o.Seed, "seed", 1, "random seed of the generated day")
-	cmd.Flags().StringVar(&o.Save, "save", "", "keep the generated log at this path")
+	cmd.Flags().StringVar(&o.Save, "save", "", "keep the generated auth log at this path (nothing is written unless named)")
+	cmd.Flags().StringVar(&o.SaveWeb, "save-web", "", "keep the generated web access log at this path")
+	cmd.Flags().StringVar(&o.SaveDNS, "save-dns", "", "keep the generated DNS capture (pcap) at this path")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite existing files named by --save, --save-web, --save-dns")
 	return cmd
 }
 

@@ -367,7 +367,7 @@ func TestGeneratedDayFindsEveryEmbeddedAttack(t *testing.T) {
 		gc := generate.DefaultAuthConfig()
 		gc.Seed = seed
 		path := filepath.Join(t.TempDir(), "auth.log")
-		truth, err := writeAuth(path, gc)
+		truth, err := writeAuth(path, gc, os.Create)
 		if err != nil {
 			t.Fatal(err)
 		}

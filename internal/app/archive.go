@@ -198,6 +198,9 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 	if !o.To.IsZero() && !o.From.Before(o.To) {
 		return ExitUsage, usagef("--from must be before --to")
 	}
+	if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
+	}
 	cfg, err := a.pipelineConfig(nil)
 	if err != nil {
 		return ExitUsage, err
@@ -309,6 +312,9 @@ func Hunt(ctx context.Context, o HuntOptions) (int, error) {
 	}
 	if o.Output != "text" && o.Output != "json" {
 		return ExitUsage, usagef("--format %q: want text or json", o.Output)
+	}
+	if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
 	}
 	loc := time.UTC
 	if o.TZ != "" {

@@ -114,7 +114,7 @@ func TestHuntAndLiveIndicators(t *testing.T) {
 	tmp := t.TempDir()
 	gc := generate.DefaultAuthConfig()
 	log := filepath.Join(tmp, "auth.log")
-	truth, err := writeAuth(log, gc)
+	truth, err := writeAuth(log, gc, os.Create)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,7 +210,7 @@ func TestScoreDNSValidate(t *testing.T) {
 func TestDemoIncludesDNS(t *testing.T) {
 	var out, errb bytes.Buffer
 	dir := t.TempDir()
-	code, err := Demo(context.Background(), DemoOptions{Seed: 1, Save: filepath.Join(dir, "auth.log"),
+	code, err := Demo(context.Background(), DemoOptions{Seed: 1, Save: filepath.Join(dir, "auth.log"), SaveDNS: filepath.Join(dir, "dns.pcap"),
 		Analyze: AnalyzeOptions{Output: "json", Stdout: &out, Stderr: &errb, Now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}})
 	if code != 0 || err != nil {
 		t.Fatalf("exit %d: %v\n%s", code, err, errb.String())

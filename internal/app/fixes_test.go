@@ -107,3 +107,92 @@ func TestOtherCommandsRefuseBinary(t *testing.T) {
 		t.Errorf("score dns auth.log: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+// Issue 10 item 1: demo writes only the files it is told to, never
+// overwrites one without --force, and says every path it wrote.
+func TestDemoWritesOnlyNamedFiles(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "access.log")
+	write(t, mine, "the user's own log\n")
+	demo := func(o DemoOptions) (int, error, string) {
+		var out, errb strings.Builder
+		o.Seed = 1
+		o.Analyze = AnalyzeOptions{Output: "json", Quiet: true, Stdout: &out, Stderr: &errb, Only: []string{"auth.brute_force"}}
+		code, err := Demo(context.Background(), o)
+		return code, err, errb.String()
+	}
+	saved := filepath.Join(dir, "mydemo.log")
+	code, err, stderr := demo(DemoOptions{Save: saved})
+	if code != ExitOK || err != nil {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "the user's own log\n" {
+		t.Fatalf("access.log beside --save was overwritten")
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("files in the directory: %v, want access.log and mydemo.log only", names)
+	}
+	if !strings.Contains(stderr, "wrote "+saved) {
+		t.Errorf("path written not said: %q", stderr)
+	}
+	// Existing files are refused without --force (before anything is
+	// generated), overwritten with it.
+	code, err, _ = demo(DemoOptions{Save: saved, SaveWeb: mine})
+	if code != ExitUsage || err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("existing files: exit %d, err %v", code, err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "the user's own log\n" {
+		t.Fatalf("access.log overwritten without --force")
+	}
+	code, err, stderr = demo(DemoOptions{Save: saved, SaveWeb: mine, SaveDNS: filepath.Join(dir, "d.pcap"), Force: true})
+	if code != ExitOK || err != nil {
+		t.Fatalf("--force: exit %d, err %v", code, err)
+	}
+	for _, p := range []string{saved, mine, filepath.Join(dir, "d.pcap")} {
+		if !strings.Contains(stderr, "wrote "+p) {
+			t.Errorf("stderr does not say %s was written: %q", p, stderr)
+		}
+	}
+	if b, _ := os.ReadFile(mine); strings.HasPrefix(string(b), "the user's") {
+		t.Errorf("--force did not write --save-web")
+	}
+}
+
+// Issue 10 item 6: replay and hunt on a missing or non-archive directory
+// exit 2 with a message instead of a clean empty result.
+func TestReplayHuntNeedAnArchive(t *testing.T) {
+	dir := t.TempDir()
+	iocs := filepath.Join(dir, "iocs.txt")
+	write(t, iocs, "203.0.113.5\n")
+	notArchive := filepath.Join(dir, "logs")
+	os.Mkdir(notArchive, 0o755)
+	write(t, filepath.Join(notArchive, "auth.log"), attack("\n"))
+	for _, a := range []string{filepath.Join(dir, "nonexistent"), notArchive, iocs} {
+		var out, errb strings.Builder
+		code, err := Replay(context.Background(), ReplayOptions{Archive: a,
+			Analyze: AnalyzeOptions{Output: "text", Stdout: &out, Stderr: &errb}})
+		if code != ExitInputErr || err == nil {
+			t.Errorf("replay --archive %s: exit %d, err %v", a, code, err)
+		}
+		code, err = Hunt(context.Background(), HuntOptions{Archive: a, IOCs: []string{iocs}, Output: "text", Stdout: &out, Stderr: &errb})
+		if code != ExitInputErr || err == nil {
+			t.Errorf("hunt --archive %s: exit %d, err %v", a, code, err)
+		}
+	}
+	// A real archive is accepted.
+	arch := filepath.Join(dir, "archive")
+	r := analyze(t, []string{filepath.Join(notArchive, "auth.log")}, func(o *AnalyzeOptions) { o.ArchiveOptions.Archive = arch })
+	if r.code != ExitOK {
+		t.Fatalf("analyze --archive: exit %d %v\n%s", r.code, r.err, r.stderr)
+	}
+	var out, errb strings.Builder
+	code, err := Hunt(context.Background(), HuntOptions{Archive: arch, IOCs: []string{iocs}, Output: "text", Stdout: &out, Stderr: &errb})
+	if code != ExitOK || err != nil {
+		t.Errorf("hunt on an archive: exit %d, err %v", code, err)
+	}
+}

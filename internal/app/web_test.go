@@ -129,7 +129,7 @@ func keys[V any](m map[string]V) []string {
 func TestGeneratedWebDayFindsEveryAttack(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "access.log")
-	truth, err := writeWeb(path, weblog.DefaultConfig())
+	truth, err := writeWeb(path, weblog.DefaultConfig(), os.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
