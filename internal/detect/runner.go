@@ -275,6 +275,13 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 			return 0, false
 		}
 		return RouteHash(r.seed, ev.Host), true
+	case KeyDestIP:
+		if !ev.DstIP.IsValid() {
+			return 0, false
+		}
+		return routeAddrHash(r.seed, ev.DstIP), true
+	case KeySensor:
+		return RouteHash(r.seed, SensorName(ev)), true
 	case KeySite, KeyDomain:
 		v, ok := KeyValue(k, ev)
 		if !ok {
