@@ -18,7 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"sync"
 	"time"
@@ -75,6 +75,7 @@ type Writer struct {
 
 	mu      sync.Mutex
 	stats   Stats
+	st      *store
 	commits *os.File
 	seq     int
 	dropped map[string]int64 // per partition (background goroutine)
@@ -221,15 +222,17 @@ func NewWriter(opt Options) (*Writer, error) {
 	if opt.Lateness <= 0 {
 		opt.Lateness = 2 * time.Minute
 	}
-	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create archive %s: %w", opt.Dir, err)
-	}
-	cf, err := os.OpenFile(filepath.Join(opt.Dir, "_commits.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	st, err := openStore(opt.Dir)
 	if err != nil {
+		return nil, err
+	}
+	cf, err := st.openFile("_commits.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		st.close()
 		return nil, fmt.Errorf("cannot open archive commit log: %w", err)
 	}
 	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
-		commits: cf, dropped: map[string]int64{},
+		st: st, commits: cf, dropped: map[string]int64{},
 		parts: map[pkey]partition{}, names: map[pkey]string{},
 		jobs: make(chan func() error, 2), encEnd: make(chan struct{})}
 	go w.encoder()
@@ -408,16 +411,15 @@ func writeRows[T any](w *Writer, p *part[T], rows []T, at func(*T) time.Time) er
 }
 
 func openPart[T any](w *Writer, p *part[T]) error {
-	dir := filepath.Join(w.opt.Dir, filepath.FromSlash(p.rel))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create partition: %w", err)
+	if err := w.st.mkdirs(p.rel); err != nil {
+		return err
 	}
 	w.mu.Lock()
 	w.seq++
 	name := fmt.Sprintf("part-%s-%05d.parquet", w.opt.Run, w.seq)
 	w.mu.Unlock()
-	p.tmp = filepath.Join(dir, "."+name+".tmp")
-	f, err := os.OpenFile(p.tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	p.tmp = path.Join(p.rel, "."+name+".tmp")
+	f, err := w.st.create(p.tmp)
 	if err != nil {
 		return fmt.Errorf("cannot create part file: %w", err)
 	}
@@ -448,16 +450,15 @@ func commit[T any](w *Writer, p *part[T]) error {
 	if err := p.f.Close(); err != nil {
 		return fmt.Errorf("cannot close %s: %w", p.tmp, err)
 	}
-	dir := filepath.Dir(p.tmp)
-	final := filepath.Join(dir, filepath.Base(p.tmp)[1:len(filepath.Base(p.tmp))-len(".tmp")])
-	if err := os.Rename(p.tmp, final); err != nil {
+	dir := path.Dir(p.tmp)
+	final := path.Join(dir, path.Base(p.tmp)[1:len(path.Base(p.tmp))-len(".tmp")])
+	if err := w.st.rename(p.tmp, final); err != nil {
 		return fmt.Errorf("cannot commit %s: %w", final, err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := w.st.syncDir(dir); err != nil {
 		return err
 	}
-	rel, _ := filepath.Rel(w.opt.Dir, final)
-	c := Commit{File: filepath.ToSlash(rel), Rows: p.n, Min: p.min.UTC(), Max: p.max.UTC(), Run: w.opt.Run}
+	c := Commit{File: final, Rows: p.n, Min: p.min.UTC(), Max: p.max.UTC(), Run: w.opt.Run}
 	if st != nil {
 		c.Bytes = st.Size()
 	}
@@ -488,18 +489,6 @@ func finish[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
 		return err
 	}
 	return commit(w, p)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func (w *Writer) closeAll() error {
@@ -562,6 +551,7 @@ func (w *Writer) Close(findings []event.Alert) error {
 	if cerr := w.commits.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("cannot close commit log: %w", cerr)
 	}
+	w.st.close()
 	return err
 }
 

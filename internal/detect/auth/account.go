@@ -84,7 +84,7 @@ func (d *distributed) end(rule string, tech []string, user string, e *ep[distSta
 	if n < d.minSources {
 		return
 	}
-	tops := top(&s.sources, 10, addrKey.String)
+	tops := topAddrs(&s.sources, 10)
 	share := float64(tops[0].Count) / float64(s.fails)
 	if share >= d.maxShare {
 		return
@@ -350,7 +350,7 @@ func (d *historyDetector) newSource(h *history, ev *event.Event, src addrKey, em
 	a.Score = min(0.9, 0.4+0.02*float64(h.logins))
 	a.Samples = []event.Sample{sampleOf(ev)}
 	a.Evidence = map[string]any{
-		"prior_logins": h.logins, "min_logins": d.minLogins, "known_sources": top(&h.known, 5, addrKey.String),
+		"prior_logins": h.logins, "min_logins": d.minLogins, "known_sources": topAddrs(&h.known, 5),
 		"known_source_count": h.known.Distinct(), "method": ev.Method, "host": ev.Host,
 	}
 	a.Description = fmt.Sprintf("account %s logged in from %s, outside every address and network of its %d earlier logins",

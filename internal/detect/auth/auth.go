@@ -17,6 +17,7 @@
 package auth
 
 import (
+	"bytes"
 	"math"
 	"net/netip"
 	"strconv"
@@ -145,6 +146,12 @@ type (
 )
 
 func top[K comparable](c *counted[K], n int, str func(K) string) []kv { return tally.Top(c, n, str) }
+
+// topAddrs ranks address keys, ties in address order, rendering only the n
+// returned (an account's 256 known sources cost no 256 strings).
+func topAddrs(c *counted[addrKey], n int) []kv {
+	return tally.TopFunc(c, n, func(a, b addrKey) int { return bytes.Compare(a[:], b[:]) }, addrKey.String)
+}
 
 func names(l []kv) []string { return tally.Names(l) }
 

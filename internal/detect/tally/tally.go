@@ -3,7 +3,6 @@
 // counts for evidence.
 package tally
 
-import "sort"
 
 // Counted is a set of keys with a count each, cheap for the common case
 // of a few keys (kept inline, no allocation) and bounded for the
@@ -90,20 +89,78 @@ type KV struct {
 }
 
 // Top returns the n keys with the highest counts (ties by key), rendered
-// with str.
+// with str. It keeps only the best n while it scans, so a large set costs
+// one pass and n renderings, not a sort of every key.
 func Top[K comparable](c *Counted[K], n int, str func(K) string) []KV {
-	var all []KV
-	c.Each(func(k K, v int32) { all = append(all, KV{str(k), v}) })
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].Count != all[j].Count {
-			return all[i].Count > all[j].Count
-		}
-		return all[i].Key < all[j].Key
-	})
-	if len(all) > n {
-		all = all[:n]
+	type cand struct {
+		k K
+		s string
+		n int32
 	}
-	return all
+	if n <= 0 {
+		return nil
+	}
+	best := make([]cand, 0, min(n, c.Distinct()))
+	c.Each(func(k K, v int32) {
+		if len(best) == n && v < best[n-1].n {
+			return // the common case under a flood: no rendering at all
+		}
+		ks := str(k)
+		// Insertion position: after every entry that ranks above (k, v).
+		i := len(best)
+		for i > 0 && (best[i-1].n < v || (best[i-1].n == v && best[i-1].s > ks)) {
+			i--
+		}
+		if i == n {
+			return
+		}
+		if len(best) < n {
+			best = append(best, cand{})
+		}
+		copy(best[i+1:], best[i:len(best)-1])
+		best[i] = cand{k, ks, v}
+	})
+	out := make([]KV, len(best))
+	for i, b := range best {
+		out[i] = KV{b.s, b.n}
+	}
+	return out
+}
+
+// TopFunc is Top with ties broken by cmp on the keys themselves, so that
+// only the n keys returned are rendered (for keys whose rendering costs,
+// such as addresses).
+func TopFunc[K comparable](c *Counted[K], n int, cmp func(a, b K) int, str func(K) string) []KV {
+	type cand struct {
+		k K
+		n int32
+	}
+	if n <= 0 {
+		return nil
+	}
+	best := make([]cand, 0, min(n, c.Distinct()))
+	c.Each(func(k K, v int32) {
+		if len(best) == n && v < best[n-1].n {
+			return
+		}
+		i := len(best)
+		for i > 0 && (best[i-1].n < v || (best[i-1].n == v && cmp(best[i-1].k, k) > 0)) {
+			i--
+		}
+		if i == n {
+			return
+		}
+		if len(best) < n {
+			best = append(best, cand{})
+		}
+		copy(best[i+1:], best[i:len(best)-1])
+		best[i] = cand{k, v}
+	})
+	out := make([]KV, len(best))
+	for i, b := range best {
+		out[i] = KV{str(b.k), b.n}
+	}
+	return out
 }
 
 // Names returns the keys of l.
