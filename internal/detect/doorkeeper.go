@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"hash/maphash"
 	"time"
 )
 
@@ -12,14 +11,14 @@ import (
 // the Table, so it neither evicts the entities that keep acting nor costs
 // an allocation per key. This is the "doorkeeper" of TinyLFU admission.
 //
-// It is two bitsets of Bits bits (hashed with maphash, k = 2 probes), the
+// It is two bitsets of Bits bits (hashed with HashBytes, a fixed function
+// so that runs are repeatable; k = 2 probes), the
 // current and the previous generation; they rotate every Window/2 of event
 // time, so a key seen once is remembered for between Window/2 and Window.
 // A false positive (a first sighting that looks like a second) admits a key
 // early, which is harmless. Memory: Bits/4 bytes. Not safe for concurrent
 // use.
 type Doorkeeper struct {
-	seed     maphash.Seed
 	cur, old []uint64
 	mask     uint64
 	half     int64 // nanoseconds between rotations
@@ -35,8 +34,7 @@ func NewDoorkeeper(bitsLog2 uint, window time.Duration) *Doorkeeper {
 		n = 64
 	}
 	return &Doorkeeper{
-		seed: maphash.MakeSeed(),
-		cur:  make([]uint64, n/64), old: make([]uint64, n/64),
+		cur: make([]uint64, n/64), old: make([]uint64, n/64),
 		mask: n - 1, half: max(int64(window/2), 1),
 	}
 }
@@ -45,12 +43,12 @@ func NewDoorkeeper(bitsLog2 uint, window time.Duration) *Doorkeeper {
 // generation) and records this sighting. A false result is counted as
 // deferred.
 func (d *Doorkeeper) Admit(key []byte, now time.Time) bool {
-	return d.admit(maphash.Bytes(d.seed, key), now)
+	return d.admit(HashBytes(key), now)
 }
 
 // AdmitString is Admit for a string key.
 func (d *Doorkeeper) AdmitString(key string, now time.Time) bool {
-	return d.admit(maphash.String(d.seed, key), now)
+	return d.admit(HashString(key), now)
 }
 
 func (d *Doorkeeper) admit(h uint64, now time.Time) bool {

@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -41,7 +40,6 @@ type Runner struct {
 	cfg      RunnerConfig
 	enabled  []Enabled
 	emit     Emit
-	seed     maphash.Seed
 	shards   []*shard
 	pending  [][]routed // per shard, being filled by Submit
 	free     chan []routed
@@ -93,7 +91,7 @@ type instance struct {
 // every finding.
 func NewRunner(ctx context.Context, cfg RunnerConfig, enabled []Enabled, emit Emit) (*Runner, error) {
 	cfg = cfg.withDefaults()
-	r := &Runner{cfg: cfg, enabled: enabled, emit: emit, seed: maphash.MakeSeed(), ctx: ctx}
+	r := &Runner{cfg: cfg, enabled: enabled, emit: emit, ctx: ctx}
 	r.route = buildRoutes(enabled)
 	r.free = make(chan []routed, cfg.Workers*(cfg.QueueDepth+2))
 	for i := 0; i < cfg.Workers; i++ {
@@ -233,23 +231,23 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 			return 0, false
 		}
 		b := ev.SrcIP.As16()
-		return maphash.Bytes(r.seed, b[:]), true
+		return HashBytes(b[:]), true
 	case KeyUser:
 		if ev.User == "" {
 			return 0, false
 		}
-		return maphash.String(r.seed, ev.User), true
+		return HashString(ev.User), true
 	case KeyHost:
 		if ev.Host == "" {
 			return 0, false
 		}
-		return maphash.String(r.seed, ev.Host), true
+		return HashString(ev.Host), true
 	case KeySite, KeyDomain:
 		v, ok := KeyValue(k, ev)
 		if !ok {
 			return 0, false
 		}
-		return maphash.String(r.seed, v), true
+		return HashString(v), true
 	}
 	return 0, false
 }
