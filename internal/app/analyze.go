@@ -25,9 +25,11 @@ type AnalyzeOptions struct {
 	Year        int      // for timestamps without a year; 0 = from file mtime
 	TZ          string   // zone for timestamps without one; "" = local
 	FailOn      string   // severity name or number; "" = never
-	MinSeverity string   // hide findings below; default "low"
-	Top         int      // entities in the text report; 0 = all
+	MinSeverity string   // hide incidents below; default "medium" ("info" when Only names rules)
+	Top         int      // incidents listed in the text report; 0 = all
+	Detail      int      // incidents shown in detail in the text report; 0 = default, <0 = none
 	Samples     int      // evidence lines per finding in the text report
+	Width       int      // text report width in columns; 0 = default
 	Workers     int      // detector shards; 0 = GOMAXPROCS
 	Only        []string
 	Disable     []string
@@ -110,19 +112,20 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input,
 	if err != nil {
 		return ExitInputErr, err
 	}
-	ranked := correlate.Correlate(alerts)
-	if err := o.write(ranked, minSev); err != nil {
+	corr := correlate.Build(alerts, o.correlateConfig())
+	incidents := corr.Snapshot()
+	if err := o.write(incidents, alerts, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
 	}
 	if !o.Quiet {
-		report.Summary(o.Stderr, res, ranked, len(alerts))
+		report.Summary(o.Stderr, res, incidents, len(alerts))
 	}
-	return finalExit(o.Stderr, res, ranked, failOn, unresolved), nil
+	return finalExit(o.Stderr, res, incidents, failOn, unresolved), nil
 }
 
 // finalExit decides the exit code (exitCode) and says on w why it is not 0.
-func finalExit(w io.Writer, res *pipeline.Result, ranked []correlate.EntityRisk, failOn, unresolved int) int {
-	code, why := exitCode(res, ranked, failOn, unresolved)
+func finalExit(w io.Writer, res *pipeline.Result, incidents []event.Incident, failOn, unresolved int) int {
+	code, why := exitCode(res, incidents, failOn, unresolved)
 	if why != "" {
 		fmt.Fprintf(w, "winnow: exit %d: %s\n", code, why)
 	}
@@ -186,7 +189,10 @@ func (o *AnalyzeOptions) severities() (failOn, minSev int, err error) {
 	}
 	ms := o.MinSeverity
 	if ms == "" {
-		ms = "low"
+		ms = "medium"
+		if len(o.Only) > 0 {
+			ms = "info" // the user asked for these rules: show what they found
+		}
 	}
 	v, ok := event.ParseSeverity(ms)
 	if !ok {
@@ -195,15 +201,28 @@ func (o *AnalyzeOptions) severities() (failOn, minSev int, err error) {
 	return failOn, v, nil
 }
 
-func (o *AnalyzeOptions) write(ranked []correlate.EntityRisk, minSev int) error {
-	if o.Output == "json" {
-		return alert.WriteJSON(o.Stdout, ranked, minSev)
+// correlateConfig: with --only every selected rule's findings are reasons
+// of their own (the user asked for them); otherwise weak findings are
+// context.
+func (o *AnalyzeOptions) correlateConfig() correlate.Config {
+	var c correlate.Config
+	if len(o.Only) > 0 {
+		c.ContextBelow = 1
 	}
-	return report.Text(o.Stdout, ranked, report.TextOptions{
+	return c
+}
+
+func (o *AnalyzeOptions) write(incidents []event.Incident, findings []event.Alert, incidentOf func(*event.Alert) string, minSev int) error {
+	if o.Output == "json" {
+		return alert.WriteJSON(o.Stdout, incidents, findings, incidentOf, minSev)
+	}
+	return report.Text(o.Stdout, incidents, report.TextOptions{
 		Color:       colorOn(o.Color, o.StdoutTTY),
 		Top:         o.Top,
+		Detail:      o.Detail,
 		MinSeverity: minSev,
 		Samples:     o.Samples,
+		Width:       o.Width,
 	})
 }
 
@@ -223,7 +242,7 @@ func maxWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
 // exitCode decides the exit code and says why when it is not 0. An input
 // error (2) wins over findings at --fail-on (1): a run that could not read
 // all its input must not pass for one that judged it.
-func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn, unresolved int) (int, string) {
+func exitCode(res *pipeline.Result, incidents []event.Incident, failOn, unresolved int) (int, string) {
 	failed := unresolved
 	for _, in := range res.Inputs {
 		if in.Err != nil {
@@ -235,13 +254,13 @@ func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn, unres
 	}
 	if failOn > 0 {
 		n := 0
-		for i := range ranked {
-			if ranked[i].Severity >= failOn {
+		for i := range incidents {
+			if incidents[i].Severity >= failOn {
 				n++
 			}
 		}
 		if n > 0 {
-			return ExitFailOn, fmt.Sprintf("%d entit%s with findings at severity %d (%s) or more (--fail-on)", n, plural(n, "y", "ies"), failOn, event.SeverityName(failOn))
+			return ExitFailOn, fmt.Sprintf("%d incident%s at severity %d (%s) or more (--fail-on)", n, plural(n, "", "s"), failOn, event.SeverityName(failOn))
 		}
 	}
 	return ExitOK, ""

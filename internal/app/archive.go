@@ -239,17 +239,18 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 				len(alerts), len(before), len(shown), gone)
 		}
 	}
-	ranked := correlate.Correlate(shown)
-	if err := a.write(ranked, minSev); err != nil {
+	corr := correlate.Build(shown, a.correlateConfig())
+	incidents := corr.Snapshot()
+	if err := a.write(incidents, shown, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
 	}
 	if !a.Quiet {
-		report.Summary(a.Stderr, res, ranked, len(shown))
+		report.Summary(a.Stderr, res, incidents, len(shown))
 	}
 	if res.Events == 0 && !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
 	}
-	return finalExit(a.Stderr, res, ranked, failOn, 0), nil
+	return finalExit(a.Stderr, res, incidents, failOn, 0), nil
 }
 
 // diffFindings returns the findings of now that before does not hold (by
@@ -396,7 +397,7 @@ func addHit(hits map[int32]*huntHit, set *ioc.Set, h ioc.Hit, ev *event.Event, s
 		hh.clients[ev.SrcIP.String()] = true
 	}
 	if len(hh.Events) < samples {
-		hh.Events = append(hh.Events, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		hh.Events = append(hh.Events, event.SampleOf(ev))
 	}
 }
 

@@ -29,8 +29,8 @@ func TestDNSTunnelCapturesTopFinding(t *testing.T) {
 				t.Fatalf("exit %d, %d findings: %v\n%s", r.code, len(r.docs), r.err, r.stderr)
 			}
 			top := r.docs[0]
-			if top.Rule.Name != "dns.tunnel" || top.Winnow.Rank != 1 || top.Winnow.Entity.Type != "domain" || top.Winnow.Entity.Value != c.domain {
-				t.Fatalf("top finding %s on %s:%s (rank %d)", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value, top.Winnow.Rank)
+			if top.Rule.Name != "dns.tunnel" || top.Winnow.Incident.Rank != 1 || top.Winnow.Entity.Type != "domain" || top.Winnow.Entity.Value != c.domain {
+				t.Fatalf("top finding %s on %s:%s (rank %d)", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value, top.Winnow.Incident.Rank)
 			}
 			clients, _ := top.Winnow.Evidence["clients"].([]any)
 			if len(clients) == 0 || clients[0] != c.client || top.Source == nil || top.Source.IP != c.client {

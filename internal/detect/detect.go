@@ -28,6 +28,8 @@ const (
 	KeyHost         // event.Host (the machine that logged)
 	KeySite         // event.HTTP.Site, or event.Host when the log names no site
 	KeyDomain       // event.DNS.Registered (the registered domain of a query)
+	KeyDestIP       // event.DstIP (flows: the responder; floods: the victim)
+	KeySensor       // event.Sensor.Name, "-" without a sensor: one shard sees a sensor's whole stream
 	keyCount
 )
 
@@ -46,6 +48,10 @@ func (k Key) String() string {
 		return "url.domain"
 	case KeyDomain:
 		return "dns.question.registered_domain"
+	case KeyDestIP:
+		return "destination.ip"
+	case KeySensor:
+		return "observer.name"
 	}
 	return "none"
 }
@@ -75,8 +81,23 @@ func KeyValue(k Key, ev *event.Event) (string, bool) {
 		if ev.DNS != nil && ev.DNS.Registered != "" {
 			return ev.DNS.Registered, true
 		}
+	case KeyDestIP:
+		if ev.DstIP.IsValid() {
+			return ev.DstIP.String(), true
+		}
+	case KeySensor:
+		return SensorName(ev), true
 	}
 	return "", false
+}
+
+// SensorName is the name of the sensor that saw ev, "-" when none was
+// configured.
+func SensorName(ev *event.Event) string {
+	if ev.Sensor != nil && ev.Sensor.Name != "" {
+		return ev.Sensor.Name
+	}
+	return "-"
 }
 
 // Site is the site an HTTP event belongs to: its virtual host, else the
