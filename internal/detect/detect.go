@@ -141,6 +141,18 @@ type Detector interface {
 	Stats() Stats
 }
 
+// Prober is a Detector that can report an episode before it closes
+// (optional; the Runner calls it in live runs, after each batch it
+// delivered to the shard). Probe emits findings with Open set for open
+// episodes whose evidence already suffices — a brute force once it crosses
+// its threshold — and again, sparingly, while they grow; the episode's
+// close emits the final finding as usual. The Runner calls Probe once
+// before the first event (so a detector may start tracking only then),
+// then from the shard's goroutine like Observe.
+type Prober interface {
+	Probe(emit Emit)
+}
+
 // Stats are a detector instance's counters, summed across shards.
 type Stats struct {
 	Entities int   // entities currently tracked
