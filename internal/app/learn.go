@@ -31,9 +31,17 @@ import (
 
 // registerModels loads model files and registers their "bayes.<kind>"
 // detectors into reg (for analyze --model).
-func registerModels(reg *detect.Registry, paths []string) error {
+func registerModels(reg *detect.Registry, paths []string, site string, stderr io.Writer) error {
 	seen := map[bayes.Kind]string{}
 	for _, p := range paths {
+		if compiled, err := isCompiledModel(p); err != nil {
+			return err
+		} else if compiled {
+			if err := registerCompiled(reg, p, site, stderr); err != nil {
+				return err
+			}
+			continue
+		}
 		m, err := bayes.Load(p)
 		if err != nil {
 			return err
@@ -683,6 +691,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 	type done struct {
 		h   []uint64
 		c   []bayes.Class
+		g   []uint8
 		bad bool
 	}
 	var items []done
@@ -700,7 +709,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 					if !it.tokens(m.Kind, tok) {
 						return nil
 					}
-					items = append(items, done{append([]uint64(nil), tok.Hashes...), append([]bayes.Class(nil), tok.Classes...), l.bad})
+					items = append(items, done{append([]uint64(nil), tok.Hashes...), append([]bayes.Class(nil), tok.Classes...), append([]uint8(nil), tok.Groups...), l.bad})
 					return nil
 				}
 				return nil
@@ -718,10 +727,10 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 		if it.bad {
 			b = 1
 		}
-		before[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c})
+		before[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g})
 	}
 	for _, it := range items {
-		m.Learn(&bayes.Tokens{Hashes: it.h, Classes: it.c}, it.bad)
+		m.Learn(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g}, it.bad)
 		if it.bad {
 			learned[1]++
 		} else {
@@ -734,7 +743,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 		if it.bad {
 			b = 1
 		}
-		after[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c})
+		after[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g})
 	}
 	out := o.Out
 	if out == "" {

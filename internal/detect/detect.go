@@ -141,6 +141,18 @@ type Detector interface {
 	Stats() Stats
 }
 
+// Prober is a Detector that can report an episode before it closes
+// (optional; the Runner calls it in live runs, after each batch it
+// delivered to the shard). Probe emits findings with Open set for open
+// episodes whose evidence already suffices — a brute force once it crosses
+// its threshold — and again, sparingly, while they grow; the episode's
+// close emits the final finding as usual. The Runner calls Probe once
+// before the first event (so a detector may start tracking only then),
+// then from the shard's goroutine like Observe.
+type Prober interface {
+	Probe(emit Emit)
+}
+
 // Stats are a detector instance's counters, summed across shards.
 type Stats struct {
 	Entities int   // entities currently tracked
@@ -150,12 +162,19 @@ type Stats struct {
 	// because the cap was near and they had not been seen before (see
 	// Doorkeeper): under a flood of one-off keys, the keys not tracked.
 	Deferred int64
+	// Limit names the parameter whose cap caused Shed or Deferred when it
+	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
+	Limit string
 }
 
 // Add sums two Stats.
 func (s Stats) Add(o Stats) Stats {
+	limit := s.Limit
+	if limit == "" {
+		limit = o.Limit
+	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred}
+		Deferred: s.Deferred + o.Deferred, Limit: limit}
 }
 
 // Param documents one tunable parameter and its default.
