@@ -683,6 +683,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 	type done struct {
 		h   []uint64
 		c   []bayes.Class
+		g   []uint8
 		bad bool
 	}
 	var items []done
@@ -700,7 +701,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 					if !it.tokens(m.Kind, tok) {
 						return nil
 					}
-					items = append(items, done{append([]uint64(nil), tok.Hashes...), append([]bayes.Class(nil), tok.Classes...), l.bad})
+					items = append(items, done{append([]uint64(nil), tok.Hashes...), append([]bayes.Class(nil), tok.Classes...), append([]uint8(nil), tok.Groups...), l.bad})
 					return nil
 				}
 				return nil
@@ -718,10 +719,10 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 		if it.bad {
 			b = 1
 		}
-		before[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c})
+		before[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g})
 	}
 	for _, it := range items {
-		m.Learn(&bayes.Tokens{Hashes: it.h, Classes: it.c}, it.bad)
+		m.Learn(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g}, it.bad)
 		if it.bad {
 			learned[1]++
 		} else {
@@ -734,7 +735,7 @@ func Feedback(ctx context.Context, o FeedbackOptions) (int, error) {
 		if it.bad {
 			b = 1
 		}
-		after[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c})
+		after[b] += m.Score(&bayes.Tokens{Hashes: it.h, Classes: it.c, Groups: it.g})
 	}
 	out := o.Out
 	if out == "" {
