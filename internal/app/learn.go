@@ -31,9 +31,17 @@ import (
 
 // registerModels loads model files and registers their "bayes.<kind>"
 // detectors into reg (for analyze --model).
-func registerModels(reg *detect.Registry, paths []string) error {
+func registerModels(reg *detect.Registry, paths []string, site string, stderr io.Writer) error {
 	seen := map[bayes.Kind]string{}
 	for _, p := range paths {
+		if compiled, err := isCompiledModel(p); err != nil {
+			return err
+		} else if compiled {
+			if err := registerCompiled(reg, p, site, stderr); err != nil {
+				return err
+			}
+			continue
+		}
 		m, err := bayes.Load(p)
 		if err != nil {
 			return err
