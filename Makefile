@@ -8,12 +8,16 @@ RACE_PKGS := ./internal/detect/... ./internal/pipeline/... ./internal/source/...
 FUZZTIME  ?= 10s
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build test race lint fmt vet staticcheck bench bench-generated bench-go fuzz-smoke demo clean
+.PHONY: all build install test race lint fmt vet staticcheck tidy bench bench-generated bench-go fuzz-smoke demo clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/winnow
+
+## install: put winnow in $(GOBIN) (default $(GOPATH)/bin, i.e. ~/go/bin), like `go install ./cmd/winnow`.
+install:
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/winnow
 
 ## test: unit, golden, scenario and real-data tests, then the race detector on concurrent packages.
 test:
@@ -23,7 +27,7 @@ test:
 race:
 	$(GO) test -race -shuffle=on -count=1 ./...
 
-lint: fmt vet staticcheck
+lint: fmt vet staticcheck tidy
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -33,6 +37,10 @@ vet:
 
 staticcheck:
 	$(STATICCHECK) ./...
+
+## tidy: fail when go.mod/go.sum are not what `go mod tidy` would write.
+tidy:
+	@out=$$($(GO) mod tidy -diff 2>&1); if [ -n "$$out" ]; then echo "go.mod/go.sum not tidy (run go mod tidy):"; echo "$$out"; exit 1; fi
 
 ## bench: the performance goals on ../shared/bench (1M-line auth and access logs): winnow against wc/grep/awk/lnav/fail2ban, medians of 3.
 bench:

@@ -78,8 +78,9 @@ func analyzeFlags(cmd *cobra.Command, o *app.AnalyzeOptions, inputs bool) {
 	f := cmd.Flags()
 	f.StringVar(&o.Output, "format", "text", "output: text (ranked report) or json (one ECS document per finding)")
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 if a finding reaches this severity (low, medium, high, critical or 1-100)")
-	f.StringVar(&o.MinSeverity, "min-severity", "low", "hide findings below this severity (info shows everything)")
-	f.IntVar(&o.Top, "top", 25, "entities shown in the text report (0 = all)")
+	f.StringVar(&o.MinSeverity, "min-severity", "", "hide incidents below this severity: medium by default (info when --only names rules); low adds entities with weak signals only; info shows everything, and in JSON every finding too")
+	f.IntVar(&o.Top, "top", 20, "incidents listed in the text report, one line each (0 = all)")
+	f.IntVar(&o.Detail, "detail", 3, "incidents shown in detail after the list (-1 = none)")
 	f.IntVar(&o.Samples, "samples", 3, "evidence lines shown per finding in the text report (0 = all kept)")
 	f.IntVar(&o.Workers, "workers", 0, "detector shards (0 = GOMAXPROCS)")
 	f.StringSliceVar(&o.Only, "only", nil, "run only these detectors or families (e.g. auth.brute_force,auth.)")
@@ -99,6 +100,7 @@ func stdio(o *app.AnalyzeOptions) {
 	o.Stdin, o.Stdout, o.Stderr = os.Stdin, os.Stdout, os.Stderr
 	o.StdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	o.StderrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+	o.Width = termWidth(o.StdoutTTY)
 	if os.Getenv("NO_COLOR") != "" && o.Color == "auto" {
 		o.Color = "never"
 	}
@@ -165,7 +167,10 @@ compare with.`,
 	}
 	analyzeFlags(cmd, &o.Analyze, false)
 	cmd.Flags().Int64Var(&o.Seed, "seed", 1, "random seed of the generated day")
-	cmd.Flags().StringVar(&o.Save, "save", "", "keep the generated log at this path")
+	cmd.Flags().StringVar(&o.Save, "save", "", "keep the generated auth log at this path (nothing is written unless named)")
+	cmd.Flags().StringVar(&o.SaveWeb, "save-web", "", "keep the generated web access log at this path")
+	cmd.Flags().StringVar(&o.SaveDNS, "save-dns", "", "keep the generated DNS capture (pcap) at this path")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "overwrite existing files named by --save, --save-web, --save-dns")
 	return cmd
 }
 

@@ -25,9 +25,11 @@ type AnalyzeOptions struct {
 	Year        int      // for timestamps without a year; 0 = from file mtime
 	TZ          string   // zone for timestamps without one; "" = local
 	FailOn      string   // severity name or number; "" = never
-	MinSeverity string   // hide findings below; default "low"
-	Top         int      // entities in the text report; 0 = all
+	MinSeverity string   // hide incidents below; default "medium" ("info" when Only names rules)
+	Top         int      // incidents listed in the text report; 0 = all
+	Detail      int      // incidents shown in detail in the text report; 0 = default, <0 = none
 	Samples     int      // evidence lines per finding in the text report
+	Width       int      // text report width in columns; 0 = default
 	Workers     int      // detector shards; 0 = GOMAXPROCS
 	Only        []string
 	Disable     []string
@@ -68,14 +70,14 @@ func Analyze(ctx context.Context, o AnalyzeOptions) (int, error) {
 	if len(inputs) == 0 {
 		return ExitInputErr, fmt.Errorf("no readable input")
 	}
-	code, err := analyzeInputs(ctx, o, inputs)
-	if err == nil && code == ExitOK && len(errs) > 0 {
-		code = ExitInputErr
-	}
+	code, err := analyzeInputs(ctx, o, inputs, len(errs))
 	return code, err
 }
 
-func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input) (int, error) {
+// analyzeInputs analyzes the resolved inputs; unresolved is how many
+// arguments could not be resolved (already reported), which makes the
+// exit code 2.
+func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input, unresolved int) (int, error) {
 	cfg, err := o.pipelineConfig(inputs)
 	if err != nil {
 		return ExitUsage, err
@@ -110,14 +112,24 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input)
 	if err != nil {
 		return ExitInputErr, err
 	}
-	ranked := correlate.Correlate(alerts)
-	if err := o.write(ranked, minSev); err != nil {
+	corr := correlate.Build(alerts, o.correlateConfig())
+	incidents := corr.Snapshot()
+	if err := o.write(incidents, alerts, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
 	}
 	if !o.Quiet {
-		report.Summary(o.Stderr, res, ranked, len(alerts))
+		report.Summary(o.Stderr, res, incidents, len(alerts))
 	}
-	return exitCode(res, ranked, failOn), nil
+	return finalExit(o.Stderr, res, incidents, failOn, unresolved), nil
+}
+
+// finalExit decides the exit code (exitCode) and says on w why it is not 0.
+func finalExit(w io.Writer, res *pipeline.Result, incidents []event.Incident, failOn, unresolved int) int {
+	code, why := exitCode(res, incidents, failOn, unresolved)
+	if why != "" {
+		fmt.Fprintf(w, "winnow: exit %d: %s\n", code, why)
+	}
+	return code
 }
 
 func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config, error) {
@@ -147,6 +159,12 @@ func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config,
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if limit := maxWorkers(); workers > limit {
+		// Each shard holds every detector's state: shards beyond the
+		// CPUs only cost memory.
+		fmt.Fprintf(o.Stderr, "winnow: --workers %d: using %d (at most 4 per CPU)\n", workers, limit)
+		workers = limit
+	}
 	if o.Output != "text" && o.Output != "json" {
 		return pipeline.Config{}, usagef("--format %q: want text or json", o.Output)
 	}
@@ -171,7 +189,10 @@ func (o *AnalyzeOptions) severities() (failOn, minSev int, err error) {
 	}
 	ms := o.MinSeverity
 	if ms == "" {
-		ms = "low"
+		ms = "medium"
+		if len(o.Only) > 0 {
+			ms = "info" // the user asked for these rules: show what they found
+		}
 	}
 	v, ok := event.ParseSeverity(ms)
 	if !ok {
@@ -180,15 +201,28 @@ func (o *AnalyzeOptions) severities() (failOn, minSev int, err error) {
 	return failOn, v, nil
 }
 
-func (o *AnalyzeOptions) write(ranked []correlate.EntityRisk, minSev int) error {
-	if o.Output == "json" {
-		return alert.WriteJSON(o.Stdout, ranked, minSev)
+// correlateConfig: with --only every selected rule's findings are reasons
+// of their own (the user asked for them); otherwise weak findings are
+// context.
+func (o *AnalyzeOptions) correlateConfig() correlate.Config {
+	var c correlate.Config
+	if len(o.Only) > 0 {
+		c.ContextBelow = 1
 	}
-	return report.Text(o.Stdout, ranked, report.TextOptions{
+	return c
+}
+
+func (o *AnalyzeOptions) write(incidents []event.Incident, findings []event.Alert, incidentOf func(*event.Alert) string, minSev int) error {
+	if o.Output == "json" {
+		return alert.WriteJSON(o.Stdout, incidents, findings, incidentOf, minSev)
+	}
+	return report.Text(o.Stdout, incidents, report.TextOptions{
 		Color:       colorOn(o.Color, o.StdoutTTY),
 		Top:         o.Top,
+		Detail:      o.Detail,
 		MinSeverity: minSev,
 		Samples:     o.Samples,
+		Width:       o.Width,
 	})
 }
 
@@ -202,16 +236,39 @@ func colorOn(mode string, tty bool) bool {
 	return tty
 }
 
-func exitCode(res *pipeline.Result, ranked []correlate.EntityRisk, failOn int) int {
-	if res.InputError {
-		return ExitInputErr
-	}
-	if failOn > 0 {
-		for i := range ranked {
-			if ranked[i].Severity >= failOn {
-				return ExitFailOn
-			}
+// maxWorkers bounds --workers: 4 shards per CPU.
+func maxWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// exitCode decides the exit code and says why when it is not 0. An input
+// error (2) wins over findings at --fail-on (1): a run that could not read
+// all its input must not pass for one that judged it.
+func exitCode(res *pipeline.Result, incidents []event.Incident, failOn, unresolved int) (int, string) {
+	failed := unresolved
+	for _, in := range res.Inputs {
+		if in.Err != nil {
+			failed++
 		}
 	}
-	return ExitOK
+	if failed > 0 || res.InputError {
+		return ExitInputErr, fmt.Sprintf("%d input(s) could not be read completely (see the errors above); an input error wins over --fail-on", max(failed, 1))
+	}
+	if failOn > 0 {
+		n := 0
+		for i := range incidents {
+			if incidents[i].Severity >= failOn {
+				n++
+			}
+		}
+		if n > 0 {
+			return ExitFailOn, fmt.Sprintf("%d incident%s at severity %d (%s) or more (--fail-on)", n, plural(n, "", "s"), failOn, event.SeverityName(failOn))
+		}
+	}
+	return ExitOK, ""
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

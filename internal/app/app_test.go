@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -36,8 +37,21 @@ type doc struct {
 			Type  string `json:"type"`
 			Value string `json:"value"`
 		} `json:"entity"`
-		Score    float64        `json:"score"`
-		Rank     int            `json:"rank"`
+		Record   string  `json:"record"`
+		Score    float64 `json:"score"`
+		Incident struct {
+			ID      string  `json:"id"`
+			Rank    int     `json:"rank"`
+			Risk    float64 `json:"risk"`
+			Reasons []struct {
+				Rule     string `json:"rule"`
+				Severity int    `json:"severity"`
+			} `json:"reasons"`
+			Context []struct {
+				Rule     string `json:"rule"`
+				Severity int    `json:"severity"`
+			} `json:"context"`
+		} `json:"incident"`
 		Evidence map[string]any `json:"evidence"`
 		Samples  []struct {
 			File string `json:"file"`
@@ -94,13 +108,51 @@ func analyze(t *testing.T, args []string, mod func(*AnalyzeOptions)) result {
 	return r
 }
 
-// ranks maps entity "type:value" to its rank.
+// ranks maps entity "type:value" to the rank of its best incident.
 func ranks(docs []doc) map[string]int {
 	m := map[string]int{}
 	for _, d := range docs {
-		m[d.Winnow.Entity.Type+":"+d.Winnow.Entity.Value] = d.Winnow.Rank
+		k := d.Winnow.Entity.Type + ":" + d.Winnow.Entity.Value
+		if r := d.Winnow.Incident.Rank; m[k] == 0 || r < m[k] {
+			m[k] = r
+		}
 	}
 	return m
+}
+
+// findings keeps the finding documents (--min-severity info writes them
+// after each incident).
+func findings(docs []doc) []doc {
+	var out []doc
+	for _, d := range docs {
+		if d.Winnow.Record == "finding" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// incidents keeps the incident documents.
+func incidents(docs []doc) []doc {
+	var out []doc
+	for _, d := range docs {
+		if d.Winnow.Record == "incident" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// rules lists the rules of an incident document: reasons and context.
+func (d *doc) rules() []string {
+	var out []string
+	for _, r := range d.Winnow.Incident.Reasons {
+		out = append(out, r.Rule)
+	}
+	for _, r := range d.Winnow.Incident.Context {
+		out = append(out, r.Rule)
+	}
+	return out
 }
 
 // TestSecrepoHeaviestSourcesRankFirst counts, independently of the
@@ -162,7 +214,7 @@ func TestElasticBenignUsersNotFlagged(t *testing.T) {
 		t.Fatalf("exit %d: %v\n%s", r.code, r.err, r.stderr)
 	}
 	found := false
-	for _, d := range r.docs {
+	for _, d := range findings(r.docs) {
 		ent := d.Winnow.Entity.Value
 		login := strings.HasPrefix(d.Rule.Name, "auth.") && !strings.HasPrefix(d.Rule.Name, "auth.sudo") &&
 			d.Rule.Name != "auth.account_change"
@@ -172,8 +224,8 @@ func TestElasticBenignUsersNotFlagged(t *testing.T) {
 		}
 		if d.Rule.Name == "auth.success_after_failures" && ent == "24.151.103.17" && d.User != nil && d.User.Name == "elastic_user_0" {
 			found = true
-			if d.Event.Severity != 99 || d.Winnow.Rank != 1 {
-				t.Errorf("compromise severity %d rank %d, want 99 and 1", d.Event.Severity, d.Winnow.Rank)
+			if d.Event.Severity != 99 || d.Winnow.Incident.Rank != 1 {
+				t.Errorf("compromise severity %d rank %d, want 99 and 1", d.Event.Severity, d.Winnow.Incident.Rank)
 			}
 		}
 	}
@@ -201,8 +253,11 @@ func TestJSONContract(t *testing.T) {
 		if !(strings.HasPrefix(d.Rule.Name, "auth.") || strings.HasPrefix(d.Rule.Name, "series.")) || d.Rule.Description == "" {
 			t.Errorf("rule = %+v", d.Rule)
 		}
-		if d.Winnow.Score <= 0 || d.Winnow.Score > 1 || d.Winnow.Rank < 1 || len(d.Winnow.Evidence) == 0 {
-			t.Errorf("winnow = score %v rank %d evidence %v", d.Winnow.Score, d.Winnow.Rank, d.Winnow.Evidence)
+		if d.Winnow.Record != "incident" || d.Winnow.Incident.ID == "" || len(d.Winnow.Incident.Reasons) == 0 {
+			t.Errorf("winnow.record %q incident %+v", d.Winnow.Record, d.Winnow.Incident)
+		}
+		if d.Winnow.Score <= 0 || d.Winnow.Score > 1 || d.Winnow.Incident.Rank < 1 || len(d.Winnow.Evidence) == 0 {
+			t.Errorf("winnow = score %v rank %d evidence %v", d.Winnow.Score, d.Winnow.Incident.Rank, d.Winnow.Evidence)
 		}
 		if len(d.Winnow.Samples) == 0 || d.Winnow.Samples[0].File != path || d.Winnow.Samples[0].Line < 1 {
 			t.Errorf("samples = %+v", d.Winnow.Samples)
@@ -358,16 +413,17 @@ func TestStdinAndTextReport(t *testing.T) {
 }
 
 // TestGeneratedDayFindsEveryEmbeddedAttack analyzes the demo's generated
-// day and checks every attack of the ground truth is reported by its
-// expected rules, on its addresses or accounts (or linked to them), and
-// that no legitimate person of the fleet gets a finding at medium or above
+// day and checks, in the default output (incidents at medium or above),
+// that every attack of the ground truth is an incident on its addresses or
+// accounts (or names them) holding its expected rules as reasons or
+// context, and that no legitimate person of the fleet has an incident
 // other than the break-in victim.
 func TestGeneratedDayFindsEveryEmbeddedAttack(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3} {
 		gc := generate.DefaultAuthConfig()
 		gc.Seed = seed
 		path := filepath.Join(t.TempDir(), "auth.log")
-		truth, err := writeAuth(path, gc)
+		truth, err := writeAuth(path, gc, os.Create)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +442,7 @@ func TestGeneratedDayFindsEveryEmbeddedAttack(t *testing.T) {
 				}
 			}
 		}
-		for _, d := range r.docs {
+		for _, d := range incidents(r.docs) {
 			v := d.Winnow.Entity.Value
 			if d.Event.Severity >= 47 && d.Winnow.Entity.Type != "host" && !involved[v] {
 				t.Errorf("seed %d: benign %s flagged: %s (severity %d): %s", seed, v, d.Rule.Name, d.Event.Severity, d.Rule.Description)
@@ -400,8 +456,8 @@ func reported(docs []doc, rule string, at generate.Attack) bool {
 	for _, v := range append(append([]string{}, at.SourceIPs...), at.Users...) {
 		want[v] = true
 	}
-	for _, d := range docs {
-		if d.Rule.Name != rule {
+	for _, d := range incidents(docs) {
+		if !slices.Contains(d.rules(), rule) {
 			continue
 		}
 		if want[d.Winnow.Entity.Value] {

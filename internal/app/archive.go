@@ -314,6 +314,9 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 	if !o.To.IsZero() && !o.From.Before(o.To) {
 		return ExitUsage, usagef("--from must be before --to")
 	}
+	if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
+	}
 	cfg, err := a.pipelineConfig(nil)
 	if err != nil {
 		return ExitUsage, err
@@ -352,17 +355,18 @@ func Replay(ctx context.Context, o ReplayOptions) (int, error) {
 				len(alerts), len(before), len(shown), gone)
 		}
 	}
-	ranked := correlate.Correlate(shown)
-	if err := a.write(ranked, minSev); err != nil {
+	corr := correlate.Build(shown, a.correlateConfig())
+	incidents := corr.Snapshot()
+	if err := a.write(incidents, shown, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
 	}
 	if !a.Quiet {
-		report.Summary(a.Stderr, res, ranked, len(shown))
+		report.Summary(a.Stderr, res, incidents, len(shown))
 	}
 	if res.Events == 0 && !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow: no archived events in the window\n")
 	}
-	return exitCode(res, ranked, failOn), nil
+	return finalExit(a.Stderr, res, incidents, failOn, 0), nil
 }
 
 // diffFindings returns the findings of now that before does not hold (by
@@ -425,6 +429,9 @@ func Hunt(ctx context.Context, o HuntOptions) (int, error) {
 	}
 	if o.Output != "text" && o.Output != "json" {
 		return ExitUsage, usagef("--format %q: want text or json", o.Output)
+	}
+	if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
 	}
 	loc := time.UTC
 	if o.TZ != "" {
@@ -506,7 +513,7 @@ func addHit(hits map[int32]*huntHit, set *ioc.Set, h ioc.Hit, ev *event.Event, s
 		hh.clients[ev.SrcIP.String()] = true
 	}
 	if len(hh.Events) < samples {
-		hh.Events = append(hh.Events, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		hh.Events = append(hh.Events, event.SampleOf(ev))
 	}
 }
 

@@ -114,7 +114,7 @@ func TestHuntAndLiveIndicators(t *testing.T) {
 	tmp := t.TempDir()
 	gc := generate.DefaultAuthConfig()
 	log := filepath.Join(tmp, "auth.log")
-	truth, err := writeAuth(log, gc)
+	truth, err := writeAuth(log, gc, os.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +146,9 @@ func TestHuntAndLiveIndicators(t *testing.T) {
 		t.Errorf("malformed indicator line not reported: %s", errb.String())
 	}
 	live := analyze(t, []string{log}, func(o *AnalyzeOptions) { o.IOCs = []string{iocs}; o.Year = 2026; o.Only = []string{"ioc."} })
-	if len(live.docs) != 1 || live.docs[0].Rule.Name != "ioc.match" || live.docs[0].Winnow.Entity.Value != attacker ||
-		live.docs[0].Event.Severity != 73 {
+	inc := incidents(live.docs)
+	if len(inc) != 1 || inc[0].Rule.Name != "ioc.match" || inc[0].Winnow.Entity.Value != attacker ||
+		inc[0].Event.Severity != 73 {
 		t.Errorf("live ioc.match: %+v", live.docs)
 	}
 }

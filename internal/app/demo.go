@@ -3,8 +3,10 @@ package app
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +19,13 @@ import (
 type DemoOptions struct {
 	Analyze AnalyzeOptions // output settings; Args are ignored
 	Seed    int64
-	Save    string // keep the generated log at this path; "" = temporary
+	// Save, SaveWeb and SaveDNS keep the generated auth log, access log
+	// and DNS capture at these paths; "" = a temporary file, removed at
+	// the end. Nothing else is written.
+	Save, SaveWeb, SaveDNS string
+	// Force allows overwriting existing files at those paths; without it
+	// an existing file is an error and nothing is generated.
+	Force bool
 }
 
 // Demo generates a day of auth log for a small fleet with attacks embedded,
@@ -25,38 +33,82 @@ type DemoOptions struct {
 func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	gc := generate.DefaultAuthConfig()
 	gc.Seed = o.Seed
-	path := o.Save
-	if path == "" {
-		dir, err := os.MkdirTemp("", "winnow-demo-")
-		if err != nil {
-			return ExitInputErr, fmt.Errorf("cannot create demo directory: %w", err)
+	paths := []*string{&o.Save, &o.SaveWeb, &o.SaveDNS}
+	for i, p := range paths {
+		for _, q := range paths[:i] {
+			if *p != "" && *q != "" && filepath.Clean(*p) == filepath.Clean(*q) {
+				return ExitUsage, usagef("--save, --save-web and --save-dns must name different files (%s twice)", *p)
+			}
 		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "auth.log")
+		if *p != "" && !o.Force {
+			if _, err := os.Lstat(*p); err == nil {
+				return ExitUsage, usagef("%s exists: winnow demo does not overwrite files without --force", *p)
+			}
+		}
 	}
-	truth, err := writeAuth(path, gc)
+	var dir string
+	tmp := func(name string) (string, error) {
+		if dir == "" {
+			d, err := os.MkdirTemp("", "winnow-demo-")
+			if err != nil {
+				return "", fmt.Errorf("cannot create demo directory: %w", err)
+			}
+			dir = d
+		}
+		return filepath.Join(dir, name), nil
+	}
+	defer func() {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}()
+	authPath, webPath, dnsPath := o.Save, o.SaveWeb, o.SaveDNS
+	var err error
+	if authPath == "" {
+		if authPath, err = tmp("auth.log"); err != nil {
+			return ExitInputErr, err
+		}
+	}
+	if webPath == "" {
+		if webPath, err = tmp("access.log"); err != nil {
+			return ExitInputErr, err
+		}
+	}
+	if dnsPath == "" {
+		if dnsPath, err = tmp("dns.pcap"); err != nil {
+			return ExitInputErr, err
+		}
+	}
+	create := func(path string) (*os.File, error) { return createFile(path, o.Force) }
+	truth, err := writeAuth(authPath, gc, create)
 	if err != nil {
 		return ExitInputErr, err
 	}
-	dnsPath, dnsTruth, err := writeDemoDNS(path, gc.Start, o.Seed)
+	dnsTruth, err := writeDemoDNS(dnsPath, gc.Start, o.Seed, create)
 	if err != nil {
 		return ExitInputErr, err
 	}
-	webPath, webTruth, err := writeDemoWeb(path, gc.Start, o.Seed, truth)
+	webTruth, err := writeDemoWeb(webPath, gc.Start, o.Seed, truth, create)
 	if err != nil {
 		return ExitInputErr, err
 	}
 	a := o.Analyze
-	a.Args = []string{path, dnsPath, webPath}
+	a.Args = []string{authPath, dnsPath, webPath}
 	a.Year = gc.Start.Year()
 	if a.TZ == "" {
 		a.TZ = "UTC"
 	}
 	if !a.Quiet {
 		fmt.Fprintf(a.Stderr, "winnow demo: generated %d lines of auth.log for %d hosts with %d attacks embedded (%s)\n",
-			truth.Lines, gc.Hosts, len(truth.Attacks), describeSave(o.Save))
-		describeDemoDNS(a.Stderr, dnsPath, dnsTruth)
-		describeDemoWeb(a.Stderr, webPath, webTruth)
+			truth.Lines, gc.Hosts, len(truth.Attacks), describeSave(o.Save, "--save"))
+		describeDemoDNS(a.Stderr, describeSave(o.SaveDNS, "--save-dns"), dnsTruth)
+		describeDemoWeb(a.Stderr, describeSave(o.SaveWeb, "--save-web"), webTruth)
+	}
+	// The paths written stay on stderr even with --quiet: files were made.
+	for _, p := range []string{o.Save, o.SaveWeb, o.SaveDNS} {
+		if p != "" {
+			fmt.Fprintf(a.Stderr, "winnow demo: wrote %s\n", p)
+		}
 	}
 	code, err := Analyze(ctx, a)
 	if err == nil && a.Output == "text" {
@@ -67,9 +119,22 @@ func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	return code, err
 }
 
-func describeSave(p string) string {
+// createFile creates path for writing; unless force, an existing file (or
+// symlink) is an error rather than overwritten.
+func createFile(path string, force bool) (*os.File, error) {
+	if force {
+		return os.Create(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, errors.New("file exists; not overwritten without --force")
+	}
+	return f, err
+}
+
+func describeSave(p, flag string) string {
 	if p == "" {
-		return "use --save FILE to keep it"
+		return "temporary; use " + flag + " FILE to keep it"
 	}
 	return "saved to " + p
 }
@@ -126,11 +191,11 @@ func GenerateAuth(o GenerateOptions) (generate.Truth, error) {
 		}
 		return t, bw.Flush()
 	}
-	return writeAuth(o.Out, gc)
+	return writeAuth(o.Out, gc, os.Create)
 }
 
-func writeAuth(path string, gc generate.AuthConfig) (generate.Truth, error) {
-	f, err := os.Create(path)
+func writeAuth(path string, gc generate.AuthConfig, create func(string) (*os.File, error)) (generate.Truth, error) {
+	f, err := create(path)
 	if err != nil {
 		return generate.Truth{}, fmt.Errorf("cannot create %s: %w", path, err)
 	}

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	dnsdetect "winnow/internal/detect/dns"
 	"winnow/internal/generate/dnsgen"
+	"winnow/internal/parse"
 	"winnow/internal/parse/dnslog"
 	"winnow/internal/source"
 )
@@ -88,6 +88,15 @@ func readNames(in source.Input, stdin io.Reader) (shown, names []string, err err
 		return nil, nil, err
 	}
 	defer rd.Close()
+	if err := rd.CheckText(); err != nil {
+		return nil, nil, err
+	}
+	// The format check analyze makes: the first lines must read as names.
+	if head, _ := rd.Peek(32); len(head) > 0 {
+		if sc := dnslog.NamesFormat().Sniff(head); sc < parse.MinSniffScore {
+			return nil, nil, fmt.Errorf("%s: not a list of DNS names (%.0f%% of its first %d lines look like names)", in.Name, 100*sc/0.9, len(head))
+		}
+	}
 	for {
 		ch, err := rd.Next()
 		if ch != nil {
@@ -155,32 +164,30 @@ func GenerateDNS(o GenerateDNSOptions) (dnsgen.Truth, error) {
 	return t, nil
 }
 
-// writeDemoDNS writes the demo's DNS capture beside the demo's auth log
-// (dns.pcap in the same directory): two hours of a 30-client network's
-// DNS on the auth log's day, from 09:00, with a tunnel, a DGA-infected
-// host and a dead beacon embedded.
-func writeDemoDNS(authPath string, day time.Time, seed int64) (string, dnsgen.Truth, error) {
+// writeDemoDNS writes the demo's DNS capture to path: two hours of a
+// 30-client network's DNS on the auth log's day, from 09:00, with a
+// tunnel, a DGA-infected host and a dead beacon embedded.
+func writeDemoDNS(path string, day time.Time, seed int64, create func(string) (*os.File, error)) (dnsgen.Truth, error) {
 	cfg := dnsgen.DefaultConfig()
 	cfg.Seed = seed
 	cfg.Start = day.Add(9 * time.Hour)
-	path := filepath.Join(filepath.Dir(authPath), "dns.pcap")
-	f, err := os.Create(path)
+	f, err := create(path)
 	if err != nil {
-		return path, dnsgen.Truth{}, fmt.Errorf("cannot create %s: %w", path, err)
+		return dnsgen.Truth{}, fmt.Errorf("cannot create %s: %w", path, err)
 	}
 	t, err := dnsgen.WritePcap(f, cfg)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return path, t, fmt.Errorf("cannot write %s: %w", path, err)
+		return t, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	return path, t, nil
+	return t, nil
 }
 
-func describeDemoDNS(w io.Writer, path string, t dnsgen.Truth) {
+func describeDemoDNS(w io.Writer, where string, t dnsgen.Truth) {
 	fmt.Fprintf(w, "winnow demo: generated %d DNS queries (%d packets) of a network with %d attacks embedded (%s)\n",
-		t.Queries, t.Packets, len(t.Attacks), path)
+		t.Queries, t.Packets, len(t.Attacks), where)
 }
 
 func writeDNSTruth(w io.Writer, t dnsgen.Truth) {

@@ -29,8 +29,8 @@ func TestDNSTunnelCapturesTopFinding(t *testing.T) {
 				t.Fatalf("exit %d, %d findings: %v\n%s", r.code, len(r.docs), r.err, r.stderr)
 			}
 			top := r.docs[0]
-			if top.Rule.Name != "dns.tunnel" || top.Winnow.Rank != 1 || top.Winnow.Entity.Type != "domain" || top.Winnow.Entity.Value != c.domain {
-				t.Fatalf("top finding %s on %s:%s (rank %d)", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value, top.Winnow.Rank)
+			if top.Rule.Name != "dns.tunnel" || top.Winnow.Incident.Rank != 1 || top.Winnow.Entity.Type != "domain" || top.Winnow.Entity.Value != c.domain {
+				t.Fatalf("top finding %s on %s:%s (rank %d)", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value, top.Winnow.Incident.Rank)
 			}
 			clients, _ := top.Winnow.Evidence["clients"].([]any)
 			if len(clients) == 0 || clients[0] != c.client || top.Source == nil || top.Source.IP != c.client {
@@ -210,7 +210,7 @@ func TestScoreDNSValidate(t *testing.T) {
 func TestDemoIncludesDNS(t *testing.T) {
 	var out, errb bytes.Buffer
 	dir := t.TempDir()
-	code, err := Demo(context.Background(), DemoOptions{Seed: 1, Save: filepath.Join(dir, "auth.log"),
+	code, err := Demo(context.Background(), DemoOptions{Seed: 1, Save: filepath.Join(dir, "auth.log"), SaveDNS: filepath.Join(dir, "dns.pcap"),
 		Analyze: AnalyzeOptions{Output: "json", Stdout: &out, Stderr: &errb, Now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}})
 	if code != 0 || err != nil {
 		t.Fatalf("exit %d: %v\n%s", code, err, errb.String())

@@ -179,6 +179,9 @@ func eachName(in source.Input, stdin io.Reader, fn func(*item) error) (itemStats
 		return st, err
 	}
 	defer r.Close()
+	if err := r.CheckText(); err != nil {
+		return st, err
+	}
 	for {
 		ch, err := r.Next()
 		if ch != nil {
@@ -220,6 +223,10 @@ func eachHTTP(in source.Input, stdin io.Reader, po parse.Options, fn func(*item)
 	var st itemStats
 	r, err := source.Open(in, stdin, source.Options{})
 	if err != nil {
+		return st, err
+	}
+	if err := r.CheckText(); err != nil {
+		r.Close()
 		return st, err
 	}
 	rc := &lineReadCloser{r: r}

@@ -108,6 +108,10 @@ func openCSV(name string, stdin io.Reader) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.CheckText(); err != nil {
+		r.Close()
+		return nil, err
+	}
 	return &lineReadCloser{r: r}, nil
 }
 

@@ -32,6 +32,10 @@ func startProgress(o AnalyzeOptions, p *pipeline.Pipeline) func() {
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 	)
+	// Start the bar's clock now: its first rate is bytes over the time
+	// since its first render, which without this is the first tick's
+	// (megabytes over microseconds: "1.2 TB/s").
+	_ = bar.RenderBlank()
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -41,6 +45,8 @@ func startProgress(o AnalyzeOptions, p *pipeline.Pipeline) func() {
 		for {
 			select {
 			case <-done:
+				d, _ := p.Progress()
+				_ = bar.Set64(d)
 				_ = bar.Finish()
 				_ = bar.Clear()
 				return

@@ -112,7 +112,7 @@ func TestSeriesBurstInElasticAuthLog(t *testing.T) {
 // every detector enabled it is a series anomaly beside the auth findings.
 func TestSeriesBurstInSecrepo(t *testing.T) {
 	path := testdata.File(t, "auth-logs/secrepo/auth.log")
-	r := analyze(t, []string{path}, nil)
+	r := analyze(t, []string{path}, func(o *AnalyzeOptions) { o.MinSeverity = "info" })
 	if r.code != 0 || r.err != nil {
 		t.Fatalf("exit %d: %v", r.code, r.err)
 	}

@@ -29,8 +29,11 @@ type webDoc struct {
 			Type  string `json:"type"`
 			Value string `json:"value"`
 		} `json:"entity"`
-		Risk float64 `json:"risk"`
-		Rank int     `json:"rank"`
+		Record   string `json:"record"`
+		Incident struct {
+			Risk float64 `json:"risk"`
+			Rank int     `json:"rank"`
+		} `json:"incident"`
 	} `json:"winnow"`
 }
 
@@ -98,17 +101,17 @@ func TestSSHBruteForceAndWebScanJoinAsOneEntity(t *testing.T) {
 			t.Errorf("a second entity for the same address: %s", k)
 		}
 	}
-	if e[0].Winnow.Rank != 1 {
-		t.Errorf("rank %d, want 1", e[0].Winnow.Rank)
+	if e[0].Winnow.Incident.Rank != 1 {
+		t.Errorf("rank %d, want 1", e[0].Winnow.Incident.Rank)
 	}
-	risk := e[0].Winnow.Risk
+	risk := e[0].Winnow.Incident.Risk
 	for _, alone := range []string{authPath, webPath} {
 		r := entityOf(webDocs(t, []string{alone}, only))["ip:"+ip]
 		if len(r) == 0 {
 			t.Fatalf("%s alone: no finding on %s", alone, ip)
 		}
-		if r[0].Winnow.Risk >= risk {
-			t.Errorf("%s alone gives risk %.3f ≥ the joined %.3f", filepath.Base(alone), r[0].Winnow.Risk, risk)
+		if r[0].Winnow.Incident.Risk >= risk {
+			t.Errorf("%s alone gives risk %.3f ≥ the joined %.3f", filepath.Base(alone), r[0].Winnow.Incident.Risk, risk)
 		}
 	}
 }
@@ -129,7 +132,7 @@ func keys[V any](m map[string]V) []string {
 func TestGeneratedWebDayFindsEveryAttack(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "access.log")
-	truth, err := writeWeb(path, weblog.DefaultConfig())
+	truth, err := writeWeb(path, weblog.DefaultConfig(), os.Create)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +188,7 @@ func TestScannerLogsRankFirst(t *testing.T) {
 		{"apache-scanner-logs/netsparker.txt", "192.168.4.164"},
 	} {
 		docs := webDocs(t, []string{testdata.File(t, f.file)}, func(o *AnalyzeOptions) { o.Only = []string{"web."} })
-		if len(docs) == 0 || docs[0].Winnow.Entity.Value != f.ip || docs[0].Winnow.Rank != 1 || docs[0].Event.Severity < 73 {
+		if len(docs) == 0 || docs[0].Winnow.Entity.Value != f.ip || docs[0].Winnow.Incident.Rank != 1 || docs[0].Event.Severity < 73 {
 			t.Errorf("%s: top finding %+v, want %s ranked first at high", f.file, docs, f.ip)
 		}
 	}

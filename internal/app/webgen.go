@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -39,11 +38,11 @@ func GenerateWeb(o GenerateWebOptions) (weblog.Truth, error) {
 	if o.Out == "" || o.Out == "-" {
 		return weblog.Generate(o.Stdout, gc)
 	}
-	return writeWeb(o.Out, gc)
+	return writeWeb(o.Out, gc, os.Create)
 }
 
-func writeWeb(path string, gc weblog.Config) (weblog.Truth, error) {
-	f, err := os.Create(path)
+func writeWeb(path string, gc weblog.Config, create func(string) (*os.File, error)) (weblog.Truth, error) {
+	f, err := create(path)
 	if err != nil {
 		return weblog.Truth{}, fmt.Errorf("cannot create %s: %w", path, err)
 	}
@@ -61,17 +60,15 @@ func writeWeb(path string, gc weblog.Config) (weblog.Truth, error) {
 	return t, nil
 }
 
-// writeDemoWeb writes the demo's web access log beside the auth log: a
-// day of the shop's traffic whose wordlist scanner is the address that
-// brute-forces SSH in the auth log (so the report shows one entity with
-// both families' findings).
-func writeDemoWeb(authPath string, day time.Time, seed int64, auth generate.Truth) (string, weblog.Truth, error) {
+// writeDemoWeb writes the demo's web access log to path: a day of the
+// shop's traffic whose wordlist scanner is the address that brute-forces
+// SSH in the auth log (so the report shows one entity with both families'
+// findings).
+func writeDemoWeb(path string, day time.Time, seed int64, auth generate.Truth, create func(string) (*os.File, error)) (weblog.Truth, error) {
 	gc := weblog.DefaultConfig()
 	gc.Seed, gc.Start = seed, day
 	gc.ScannerIP = sharedAttacker(auth)
-	path := filepath.Join(filepath.Dir(authPath), "access.log")
-	t, err := writeWeb(path, gc)
-	return path, t, err
+	return writeWeb(path, gc, create)
 }
 
 // sharedAttacker is the first source of the auth log's brute force.
@@ -86,9 +83,9 @@ func sharedAttacker(t generate.Truth) string {
 	return ""
 }
 
-func describeDemoWeb(w io.Writer, path string, t weblog.Truth) {
+func describeDemoWeb(w io.Writer, where string, t weblog.Truth) {
 	fmt.Fprintf(w, "winnow demo: generated %d lines of a web shop's access log with %d attacks embedded (%s)\n",
-		t.Lines, len(t.Attacks), path)
+		t.Lines, len(t.Attacks), where)
 }
 
 func writeWebTruth(w io.Writer, t weblog.Truth) {

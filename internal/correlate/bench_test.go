@@ -9,9 +9,9 @@ import (
 	"winnow/internal/event"
 )
 
-// BenchmarkCorrelate joins 10,000 findings on 3,000 IPs and 1,000 users
+// BenchmarkBuild joins 10,000 findings on 3,000 IPs and 1,000 users
 // (each IP finding names a user, so links form). Reports findings/s.
-func BenchmarkCorrelate(b *testing.B) {
+func BenchmarkBuild(b *testing.B) {
 	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	var alerts []event.Alert
 	for i := 0; i < 10_000; i++ {
@@ -30,8 +30,8 @@ func BenchmarkCorrelate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if len(Correlate(alerts)) == 0 {
-			b.Fatal("no entities")
+		if len(Build(alerts, Config{}).Snapshot()) == 0 {
+			b.Fatal("no incidents")
 		}
 	}
 	b.ReportMetric(float64(len(alerts))*float64(b.N)/b.Elapsed().Seconds(), "findings/s")

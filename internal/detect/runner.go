@@ -3,7 +3,6 @@ package detect
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"time"
 
@@ -27,7 +26,14 @@ type RunnerConfig struct {
 	// Lateness is how far behind the newest event the watermark trails, so
 	// slightly out-of-order events still fall inside open windows (default 1m).
 	Lateness time.Duration
+	// Seed is the routing seed (see RouteHash); 0 means DefaultSeed. A
+	// restored snapshot brings its own (Restore).
+	Seed uint64
 }
+
+// DefaultSeed is the routing seed when none is configured: fixed, so that
+// two runs over the same input shard (and report) alike.
+const DefaultSeed = 0x77696e6e6f77 // "winnow"
 
 // Runner shards events by entity key across worker goroutines, each with
 // its own instances of every enabled detector.
@@ -41,7 +47,7 @@ type Runner struct {
 	cfg      RunnerConfig
 	enabled  []Enabled
 	emit     Emit
-	seed     maphash.Seed
+	seed     uint64
 	shards   []*shard
 	pending  [][]routed // per shard, being filled by Submit
 	free     chan []routed
@@ -64,6 +70,10 @@ type message struct {
 	batch   []routed
 	advance time.Time // non-zero: call Advance after the batch
 	flush   bool      // end of input: Flush every detector and stop
+	// snap, when set, asks for the shard's detector state after the batch
+	// (and the advance); restore hands it state before any event.
+	snap    chan<- shardSnap
+	restore *shardRestore
 }
 
 // routeTable says, per key, which kinds/actions any detector on that key
@@ -76,6 +86,7 @@ type routeTable struct {
 }
 
 type shard struct {
+	idx   int
 	in    chan message
 	dets  []instance
 	stats []Stats
@@ -93,11 +104,11 @@ type instance struct {
 // every finding.
 func NewRunner(ctx context.Context, cfg RunnerConfig, enabled []Enabled, emit Emit) (*Runner, error) {
 	cfg = cfg.withDefaults()
-	r := &Runner{cfg: cfg, enabled: enabled, emit: emit, seed: maphash.MakeSeed(), ctx: ctx}
+	r := &Runner{cfg: cfg, enabled: enabled, emit: emit, seed: cfg.Seed, ctx: ctx}
 	r.route = buildRoutes(enabled)
 	r.free = make(chan []routed, cfg.Workers*(cfg.QueueDepth+2))
 	for i := 0; i < cfg.Workers; i++ {
-		sh := &shard{in: make(chan message, cfg.QueueDepth)}
+		sh := &shard{idx: i, in: make(chan message, cfg.QueueDepth)}
 		for _, en := range enabled {
 			d, err := en.Spec.New(en.Params)
 			if err != nil {
@@ -132,6 +143,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.Lateness <= 0 {
 		c.Lateness = time.Minute
+	}
+	if c.Seed == 0 {
+		c.Seed = DefaultSeed
 	}
 	return c
 }
@@ -225,31 +239,31 @@ func (r *Runner) submitOne(ev *event.Event) error {
 	return nil
 }
 
-// keyHash hashes the event's value for key k without allocating.
+// keyHash hashes the event's route for key k (RouteOf) without
+// allocating.
 func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 	switch k {
 	case KeySourceIP:
 		if !ev.SrcIP.IsValid() {
 			return 0, false
 		}
-		b := ev.SrcIP.As16()
-		return maphash.Bytes(r.seed, b[:]), true
+		return routeAddrHash(r.seed, ev.SrcIP), true
 	case KeyUser:
 		if ev.User == "" {
 			return 0, false
 		}
-		return maphash.String(r.seed, ev.User), true
+		return RouteHash(r.seed, ev.User), true
 	case KeyHost:
 		if ev.Host == "" {
 			return 0, false
 		}
-		return maphash.String(r.seed, ev.Host), true
+		return RouteHash(r.seed, ev.Host), true
 	case KeySite, KeyDomain:
 		v, ok := KeyValue(k, ev)
 		if !ok {
 			return 0, false
 		}
-		return maphash.String(r.seed, v), true
+		return RouteHash(r.seed, v), true
 	}
 	return 0, false
 }
@@ -336,12 +350,18 @@ func (r *Runner) work(sh *shard) {
 		case <-r.ctx.Done():
 			return
 		}
+		if m.restore != nil {
+			m.restore.done <- sh.restore(m.restore)
+		}
 		sh.process(m.batch, r.emit)
 		r.putBatch(m.batch)
 		if !m.advance.IsZero() {
 			for i := range sh.dets {
 				sh.dets[i].d.Advance(m.advance, r.emit)
 			}
+		}
+		if m.snap != nil {
+			m.snap <- sh.snapshot(r.enabled)
 		}
 		if m.flush {
 			for i := range sh.dets {

@@ -168,6 +168,7 @@ func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin
 // readBinary decodes a binary input into batches on st.out.
 func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) {
 	defer close(st.out)
+	defer r.done.Store(true)
 	defer r.raw.close()
 	batch := st.get()
 	errStop := errors.New("stopped")
@@ -182,7 +183,7 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 		return nil
 	}
 	ds, err := r.decode(r.raw.src, r.in.Name, o, emit)
-	r.stats.Lines = ds.Records
+	r.stats.Records = ds.Records
 	r.stats.Events = ds.Events
 	r.stats.Malformed = ds.Malformed
 	r.stats.Skipped = ds.Skipped

@@ -173,7 +173,7 @@ func TestBinaryInputsMergeWithText(t *testing.T) {
 		t.Errorf("input error: %+v", res.Inputs)
 	}
 	in := res.Inputs[0]
-	if in.Format != "wbin" || in.Lines != 3 || in.Events != 2 || in.Malformed != 1 || len(in.Samples) != 1 || in.Samples[0].Line != 2 {
+	if in.Format != "wbin" || in.Records != 3 || in.Lines != 0 || in.Events != 2 || in.Malformed != 1 || len(in.Samples) != 1 || in.Samples[0].Line != 2 {
 		t.Errorf("binary stats %+v", in)
 	}
 	if res.Inputs[1].Format != "ttext" || res.Inputs[3].Format != "ttext" || res.Inputs[2].Format != "wbin" {

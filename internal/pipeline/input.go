@@ -1,11 +1,12 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync/atomic"
 
 	"winnow/internal/event"
 	"winnow/internal/parse"
@@ -18,6 +19,32 @@ const batchSize = 1024
 
 // sniffLines is how many leading lines format detection looks at.
 const sniffLines = 32
+
+// Sniffing past junk (see sniffLine): a line is a sample for format
+// detection when it is at least minSampleLen bytes of text and was not
+// cut. Until sniffLines samples are found, non-binary lines are held
+// (at most maxHeldLines lines or maxHeldBytes bytes of samples, and
+// maxHeldLong cut lines: more cut lines are dropped and counted as junk)
+// and binary ones are dropped and counted; after maxSniffBytes without
+// enough samples the format is decided on what was found.
+const (
+	minSampleLen  = 8
+	maxHeldLines  = 4096
+	maxHeldBytes  = 8 << 20
+	maxHeldLong   = 16
+	maxSniffBytes = 64 << 20
+)
+
+// nearlyAll is the share of malformed lines (of the lines that are
+// records) at which an input counts as failed: it is not in the format
+// it was read as.
+const nearlyAll = 0.9
+
+// ErrNotLog is wrapped by an input's error when the input is not a log
+// winnow reads: binary data, an unknown format, or (nearly) every line
+// malformed. For an input found by walking a directory (source.Input.Found)
+// it is a note (InputStats.Note), not an error.
+var ErrNotLog = errors.New("not a log winnow reads")
 
 // maxSampleText caps the text of a malformed-line sample.
 const maxSampleText = 300
@@ -34,12 +61,44 @@ type inputRun struct {
 	// Binary inputs (see binary.go): the raw stream and its decoder.
 	raw    *rawInput
 	decode parse.Decoder
+
+	// Line inputs whose first lines were junk (binary, cut): the format is
+	// decided in read once enough text lines were seen (see sniffLine).
+	sniffing  bool
+	held      []source.Line // non-binary lines read while sniffing
+	heldBytes int
+	heldLong  int
+	fit       [][]byte // the held lines fit for format detection
+	sniffed   int64    // bytes looked at while sniffing
+	records   int64    // lines parsed into events (before repeat expansion)
+	opts      parse.Options
+	maxLine   int
+	pick      func(head [][]byte) (parse.Format, error)
+	forced    bool // the format was forced (--input-format)
+
+	done atomic.Bool // reading is over (or never started): progress counts it whole
 }
+
+// fail records why the input is not read: an error, or for an input
+// found in a directory that is not a log winnow reads, a note.
+func (r *inputRun) fail(err error) {
+	if r.in.Found && errors.Is(err, ErrNotLog) {
+		r.stats.Note = err.Error()
+		if !strings.HasSuffix(r.stats.Note, "skipped") {
+			r.stats.Note += "; skipped"
+		}
+		return
+	}
+	r.stats.Err = err
+}
+
+// stopped reports whether the input was given up (error or note).
+func (r *inputRun) stopped() bool { return r.stats.Err != nil || r.stats.Note != "" }
 
 // openInput opens the input and picks its format. Failures are recorded in
 // the stats (the run goes on with the other inputs).
 func (p *Pipeline) openInput(in source.Input) *inputRun {
-	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples}
+	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != ""}
 	r.stats.Name = in.Name
 	binary, stdin := p.sniffBinary(r, in)
 	if binary {
@@ -60,31 +119,59 @@ func (p *Pipeline) openInput(in source.Input) *inputRun {
 		r.stats.Format = "empty"
 		return r
 	}
-	if source.LooksBinary(bytes.Join(head, []byte{'\n'})) {
-		r.stats.Err = fmt.Errorf("%s: binary data, not a text log; skipped", in.Name)
+	r.opts = p.cfg.Parse
+	r.opts.ModTime = in.ModTime
+	if what, ok := source.BinaryMagic(head[0]); ok {
+		r.fail(fmt.Errorf("%s: %w: binary data (%s); skipped", in.Name, ErrNotLog, what))
+		return r
+	}
+	maxLine := p.cfg.MaxLine
+	if maxLine <= 0 {
+		maxLine = source.DefaultMaxLine
+	}
+	clean := true
+	for _, ln := range head {
+		if len(ln) >= maxLine || source.LooksBinary(ln) {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		// Junk first: sniff past it while reading (an attacker must not
+		// hide a file behind a binary prefix).
+		r.sniffing = true
+		r.pick = p.pickFormat
+		r.maxLine = maxLine
 		return r
 	}
 	fm, err := p.pickFormat(head)
 	if err != nil {
-		r.stats.Err = fmt.Errorf("%s: %w", in.Name, err)
+		r.fail(fmt.Errorf("%s: %w", in.Name, err))
 		return r
 	}
-	r.stats.Format = fm.Name
-	o := p.cfg.Parse
-	o.ModTime = in.ModTime
-	r.parser = fm.New(o)
+	r.use(fm)
 	return r
+}
+
+// use sets the input's format.
+func (r *inputRun) use(fm parse.Format) {
+	r.stats.Format = fm.Name
+	r.parser = fm.New(r.opts)
 }
 
 func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
 	if p.cfg.InputFormat != "" {
 		fm, _ := p.cfg.Formats.Get(p.cfg.InputFormat)
 		if fm.Binary() {
-			return fm, fmt.Errorf("%w: not a %s input (its magic bytes do not match)", parse.ErrUnknownFormat, fm.Name)
+			return fm, fmt.Errorf("%w: %w: not a %s input (its magic bytes do not match)", ErrNotLog, parse.ErrUnknownFormat, fm.Name)
 		}
 		return fm, nil
 	}
-	return p.cfg.Formats.Detect(head)
+	fm, err := p.cfg.Formats.Detect(head)
+	if err != nil {
+		return fm, fmt.Errorf("%w: %w", ErrNotLog, err)
+	}
+	return fm, nil
 }
 
 // stream carries one input's parsed batches, in file order, to the merge.
@@ -118,20 +205,46 @@ func (s *stream) recycle(b []event.Event) {
 // read parses the whole input into batches on st.out and closes it.
 func (r *inputRun) read(ctx context.Context, st *stream) {
 	defer close(st.out)
-	if r.parser == nil { // empty input
+	defer r.done.Store(true)
+	if r.parser == nil && !r.sniffing { // empty input
 		return
 	}
 	batch := st.get()
+	var flush []event.Event
+	defer func() {
+		rs := r.reader.Stats()
+		r.stats.Lines, r.stats.Truncated, r.stats.Binary = rs.Lines, rs.Truncated, rs.Binary
+		r.checkMalformed()
+		if len(batch) > 0 && flush == nil {
+			send(ctx, st.out, batch)
+		}
+	}()
+	add := func(ln *source.Line) bool {
+		batch = r.parseLine(ln, batch)
+		if len(batch) >= batchSize {
+			if !send(ctx, st.out, batch) {
+				flush = batch[:0] // cancelled: do not send again
+				return false
+			}
+			batch = st.get()
+		}
+		return true
+	}
 	for {
 		ch, err := r.reader.Next()
 		if ch != nil {
 			for i := range ch.Lines {
-				batch = r.parseLine(&ch.Lines[i], batch)
-				if len(batch) >= batchSize {
-					if !send(ctx, st.out, batch) {
+				if r.sniffing {
+					if !r.sniffLine(&ch.Lines[i]) {
+						continue
+					}
+					if !r.decide(add) {
 						return
 					}
-					batch = st.get()
+					continue
+				}
+				if !add(&ch.Lines[i]) {
+					return
 				}
 			}
 		}
@@ -142,11 +255,80 @@ func (r *inputRun) read(ctx context.Context, st *stream) {
 			break
 		}
 	}
-	rs := r.reader.Stats()
-	r.stats.Lines, r.stats.Truncated, r.stats.Binary = rs.Lines, rs.Truncated, rs.Binary
-	if len(batch) > 0 {
-		send(ctx, st.out, batch)
+	if r.sniffing && !r.decide(add) {
+		return
 	}
+}
+
+// sniffLine takes one line while the format is not known yet: a binary
+// line is dropped and counted, any other is held (and kept as a sample
+// when fit). It reports whether enough was seen to decide.
+func (r *inputRun) sniffLine(ln *source.Line) bool {
+	r.sniffed += int64(len(ln.B)) + 1
+	switch {
+	case len(ln.B) == 0:
+		r.stats.Skipped++
+	case source.LooksBinary(ln.B):
+		r.stats.Junk++
+	case len(ln.B) >= r.maxLine: // cut: held, but not a sample
+		if r.heldLong >= maxHeldLong {
+			r.stats.Junk++
+			break
+		}
+		r.heldLong++
+		r.held = append(r.held, *ln)
+	default:
+		r.held = append(r.held, *ln)
+		r.heldBytes += len(ln.B)
+		if len(ln.B) >= minSampleLen {
+			r.fit = append(r.fit, ln.B)
+		}
+	}
+	return len(r.fit) >= sniffLines || len(r.held) >= maxHeldLines ||
+		r.heldBytes >= maxHeldBytes || r.sniffed >= maxSniffBytes
+}
+
+// decide picks the format from what sniffing held and parses the held
+// lines through add. It returns false when the input is given up.
+func (r *inputRun) decide(add func(*source.Line) bool) bool {
+	r.sniffing = false
+	held, samples := r.held, r.fit
+	r.held, r.fit = nil, nil
+	if len(samples) == 0 {
+		if r.stats.Junk > 0 {
+			r.fail(fmt.Errorf("%s: %w: binary data (%d binary lines and no text line in the first %d bytes); skipped", r.in.Name, ErrNotLog, r.stats.Junk, r.sniffed))
+			return false
+		}
+		for _, ln := range held {
+			samples = append(samples, ln.B)
+		}
+	}
+	fm, err := r.pick(samples)
+	if err != nil {
+		r.fail(fmt.Errorf("%s: %w", r.in.Name, err))
+		return false
+	}
+	r.use(fm)
+	for i := range held {
+		if !add(&held[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMalformed fails an input whose lines were (nearly) all malformed:
+// it was not in the format it was read as.
+func (r *inputRun) checkMalformed() {
+	bad := r.stats.Malformed
+	if bad == 0 || r.stopped() || float64(bad) < nearlyAll*float64(bad+r.records) {
+		return
+	}
+	hint := "it is not in a format winnow reads"
+	if r.forced {
+		hint = "wrong --input-format?"
+	}
+	r.fail(fmt.Errorf("%s: %w: %d of %d lines are not %s lines (%s)", r.in.Name, ErrNotLog, bad, bad+r.records, r.stats.Format, hint))
 }
 
 func send(ctx context.Context, ch chan<- []event.Event, b []event.Event) bool {
@@ -173,6 +355,7 @@ func (r *inputRun) parseLine(ln *source.Line, batch []event.Event) []event.Event
 	}
 	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N}
 	r.stats.Events++
+	r.records++
 	n := int(ev.Count)
 	if n <= 1 {
 		ev.Count = 1
@@ -193,6 +376,10 @@ func (r *inputRun) parseLine(ln *source.Line, batch []event.Event) []event.Event
 func (r *inputRun) reject(ln *source.Line, err error) {
 	if errors.Is(err, parse.ErrSkip) {
 		r.stats.Skipped++
+		return
+	}
+	if source.LooksBinary(ln.B) {
+		r.stats.Junk++ // binary junk among the lines: skipped and counted
 		return
 	}
 	r.stats.Malformed++

@@ -48,18 +48,24 @@ type Config struct {
 type InputStats struct {
 	Name         string
 	Format       string
-	Lines        int64 // lines read
+	Lines        int64 // lines read (text inputs)
+	Records      int64 // records read by a binary decoder (packets)
 	Events       int64 // events produced (after repeat expansion)
 	Malformed    int64 // lines not in the input's format (skipped)
 	Skipped      int64 // lines that are not records (journal markers)
 	Truncated    int64 // lines longer than MaxLine, cut
 	Binary       int64 // lines with binary bytes
+	Junk         int64 // binary lines skipped (not counted as malformed)
 	RepeatCapped int64 // repeats not expanded because of MaxRepeat
 	Samples      []event.Sample
 	// Detail holds a binary decoder's own counters (packet captures:
 	// fragments, tcp_gaps, unanswered, ...); nil for line inputs.
 	Detail map[string]int64
 	Err    error // why the input was not (fully) read; nil if it was
+	// Note says why an input found in a directory (source.Input.Found)
+	// was skipped without being an error: it is not a log winnow reads
+	// (see ErrNotLog). "" when it was read.
+	Note string
 }
 
 // Result summarises a run.
@@ -67,6 +73,7 @@ type Result struct {
 	Inputs     []InputStats
 	Detectors  map[string]detect.Stats
 	Lines      int64
+	Records    int64 // packets read from captures (not lines)
 	Events     int64
 	Malformed  int64
 	First      time.Time // earliest event time seen
@@ -116,14 +123,25 @@ func (p *Pipeline) Progress() (done, total int64) {
 		return 0, p.total
 	}
 	for _, r := range p.runs {
+		var n int64
 		if r.reader != nil {
-			done += r.reader.BytesRead()
+			n += r.reader.BytesRead()
 		}
 		if r.raw != nil {
-			done += r.raw.cnt.Load()
+			n += r.raw.cnt.Load()
 		}
+		if r.in.Size > 0 {
+			// Never more than the file's size (it may grow while read),
+			// and all of it once the input is over (skipped, failed,
+			// done), so the bar ends at 100 %.
+			n = min(n, r.in.Size)
+			if r.done.Load() {
+				n = r.in.Size
+			}
+		}
+		done += n
 	}
-	return done, p.total
+	return min(done, p.total), p.total
 }
 
 // Run reads every input to the end (or until ctx is cancelled), runs the
@@ -148,7 +166,8 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 	var wg sync.WaitGroup
 	var streams []*stream
 	for _, r := range p.runs {
-		if r.stats.Err != nil {
+		if r.stopped() {
+			r.done.Store(true)
 			continue
 		}
 		st := newStream()
@@ -205,6 +224,7 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 func (res *Result) add(s InputStats) {
 	res.Inputs = append(res.Inputs, s)
 	res.Lines += s.Lines
+	res.Records += s.Records
 	res.Events += s.Events
 	res.Malformed += s.Malformed
 	if s.Err != nil {

@@ -57,7 +57,7 @@ func (s *Sink) Close(context.Context) error {
 		return nil
 	}
 	s.closed = true
-	if err := Text(s.w, correlate.Correlate(s.alerts), s.o); err != nil {
+	if err := Text(s.w, correlate.Build(s.alerts, correlate.Config{}).Snapshot(), s.o); err != nil {
 		return fmt.Errorf("cannot write text report: %w", err)
 	}
 	return nil

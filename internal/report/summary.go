@@ -6,21 +6,35 @@ import (
 	"sort"
 	"strings"
 
-	"winnow/internal/correlate"
+	"winnow/internal/event"
 	"winnow/internal/pipeline"
+	"winnow/internal/textsafe"
 )
 
 // Summary writes the end-of-run lines (for stderr): one line of totals,
 // then per-input problems with file:line samples, then detector state that
 // was shed because of caps.
-func Summary(w io.Writer, res *pipeline.Result, ranked []correlate.EntityRisk, nFindings int) {
+func Summary(w io.Writer, res *pipeline.Result, incidents []event.Incident, nFindings int) {
 	secs := res.Elapsed.Seconds()
 	rate := 0.0
 	if secs > 0 {
 		rate = float64(res.Lines) / secs
 	}
-	fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %d findings on %d entities, %.2fs, %s lines/s\n",
-		group(res.Lines), group(res.Events), group(res.Malformed), nFindings, len(ranked), secs, group(int64(rate)))
+	strong := 0
+	for i := range incidents {
+		if incidents[i].Severity >= event.SeverityMedium {
+			strong++
+		}
+	}
+	found := fmt.Sprintf("%d findings in %d incidents (%d at medium or above)", nFindings, len(incidents), strong)
+	if res.Records > 0 {
+		// Packets are not lines: say both, and rate the lines alone.
+		fmt.Fprintf(w, "winnow: %s lines, %s packets, %s events, %s malformed, %s, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Records), group(res.Events), group(res.Malformed), found, secs, group(int64(rate)))
+	} else {
+		fmt.Fprintf(w, "winnow: %s lines, %s events, %s malformed, %s, %.2fs, %s lines/s\n",
+			group(res.Lines), group(res.Events), group(res.Malformed), found, secs, group(int64(rate)))
+	}
 	for _, in := range res.Inputs {
 		writeInput(w, &in)
 	}
@@ -31,12 +45,18 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Err != nil {
 		fmt.Fprintf(w, "winnow: error: %v\n", in.Err)
 	}
+	if in.Note != "" {
+		fmt.Fprintf(w, "winnow: note: %s\n", in.Note)
+	}
 	var notes []string
 	if in.Malformed > 0 {
 		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))
 	}
 	if in.Truncated > 0 {
 		notes = append(notes, fmt.Sprintf("%s over-long lines truncated", group(in.Truncated)))
+	}
+	if in.Junk > 0 {
+		notes = append(notes, fmt.Sprintf("%s binary lines skipped", group(in.Junk)))
 	}
 	if in.Binary > 0 {
 		notes = append(notes, fmt.Sprintf("%s lines with binary bytes", group(in.Binary)))
@@ -57,7 +77,7 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	}
 	fmt.Fprintf(w, "winnow: %s (%s): %s\n", in.Name, in.Format, strings.Join(notes, ", "))
 	for _, s := range in.Samples {
-		fmt.Fprintf(w, "    %s:%d: %s\n", s.File, s.Line, s.Text)
+		fmt.Fprintf(w, "    %s:%d: %s\n", s.File, s.Line, textsafe.Terminal(s.Text))
 	}
 }
 

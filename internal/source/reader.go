@@ -14,13 +14,33 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultMaxLine   = 64 << 10
+	DefaultMaxLine   = 1 << 20
 	DefaultChunkSize = 1 << 20
 )
 
+// maxCutTail bounds the bytes a cut line keeps from its end (see CutTail).
+const maxCutTail = 512
+
+// CutTail is how many bytes of its end a line longer than maxLine keeps:
+// such a line is delivered as its first maxLine-CutTail(maxLine) bytes
+// followed by its last CutTail(maxLine) bytes, so the fields that close a
+// record (sshd's "from ADDR port N ssh2", an access log's status and user
+// agent) survive an attacker's padding in the middle of the line.
+func CutTail(maxLine int) int { return min(maxLine/4, maxCutTail) }
+
+// cutLine returns line (longer than maxLine) cut to maxLine bytes, head
+// and tail, in fresh memory.
+func cutLine(line []byte, maxLine int) []byte {
+	k := CutTail(maxLine)
+	out := make([]byte, maxLine)
+	copy(out, line[:maxLine-k])
+	copy(out[maxLine-k:], line[len(line)-k:])
+	return out
+}
+
 // Options configure a Reader. Zero values mean the defaults.
 type Options struct {
-	MaxLine   int // longest line kept, bytes; longer lines are truncated to MaxLine and counted (default 64 KiB)
+	MaxLine   int // longest line kept, bytes; longer lines are cut to MaxLine (head and tail, see CutTail) and counted (default 1 MiB)
 	ChunkSize int // target bytes per chunk (default 1 MiB)
 }
 
@@ -61,20 +81,24 @@ type Stats struct {
 //
 // Memory: a Reader holds at most one chunk buffer being filled (about
 // ChunkSize bytes; up to 2*MaxLine while a long line is assembled) plus
-// the chunks that Peek has read ahead. A line longer than MaxLine is cut
-// and the rest of it is read into a reused buffer and dropped, so a huge
-// line (or a file without any newline) does not grow memory.
+// the chunks that Peek has read ahead. A line longer than MaxLine is cut:
+// its head is kept, the rest is read into a reused buffer and dropped
+// except for its last CutTail bytes, so a huge line (or a file without
+// any newline) does not grow memory.
 type Reader struct {
 	in   Input
 	o    Options
 	file *os.File     // nil for stdin
 	cnt  *countReader // counts bytes taken from the file (or stdin)
 	gz   *gzip.Reader // nil for plain input
+	xz   bool         // src decompresses xz
 	src  io.Reader    // decompressed bytes
 
 	lineNo   int64  // lines produced so far (delivered or queued)
 	pending  []byte // start of a line not yet terminated, in the previous buffer
-	skipping bool   // dropping the rest of a line cut at MaxLine
+	skipping bool   // dropping the middle of a line cut at MaxLine
+	cutHead  []byte // while skipping: the cut line's head (fresh memory, cap MaxLine)
+	cutEnd   []byte // while skipping: the last CutTail bytes seen of the cut line
 	afterCR  bool   // the last byte seen was a '\r' ending a line: skip a '\n' next
 	rerr     error  // the source's error (io.EOF at the end), once seen
 	err      error  // what Next returns once the queue is empty; nil while reading
@@ -105,8 +129,8 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Open opens in (stdin is the given io.Reader when in.Name == "-"). Gzip is detected
-// by magic bytes (not by extension). Errors name the input.
+// Open opens in (stdin is the given io.Reader when in.Name == "-"). Gzip and
+// xz are detected by magic bytes (not by extension). Errors name the input.
 //
 // The gzip header is read here, so a corrupt or truncated header is an
 // Open error. Open never closes stdin, and neither does Close.
@@ -140,6 +164,16 @@ func Open(in Input, stdin io.Reader, o Options) (*Reader, error) {
 	// io.ByteReader (so there is no second buffer below flate).
 	br := bufio.NewReaderSize(r.cnt, 64<<10)
 	magic, err := br.Peek(2)
+	if x, _ := br.Peek(len(xzMagic)); bytes.Equal(x, xzMagic) {
+		zr, err := openXZ(br)
+		if err != nil {
+			r.closeFile()
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		r.xz = true
+		r.src = zr
+		return r, nil
+	}
 	switch {
 	case err == nil && magic[0] == 0x1f && magic[1] == 0x8b:
 		zr, err := gzip.NewReader(br)
@@ -322,14 +356,22 @@ func (r *Reader) fill() (queued, bool) {
 		}
 		if r.skipping {
 			t := indexTerm(data[pos:])
-			if t < 0 {
-				if r.rerr != nil {
-					r.skipping = false
-				}
+			switch {
+			case t >= 0:
+				r.keepEnd(data[pos : pos+t])
+				r.emitCut(&lines, &q)
+				pos = r.endTerm(data, pos+t)
+			case r.rerr == nil:
+				r.keepEnd(data[pos:])
 				continue // nothing in buf is referenced: reuse it
+			default:
+				r.keepEnd(data[pos:])
+				if r.rerr == io.EOF { // the last line, without terminator
+					r.emitCut(&lines, &q)
+				}
+				r.skipping, r.cutHead, r.cutEnd = false, nil, nil
+				pos = n
 			}
-			r.skipping = false
-			pos = r.endTerm(data, pos+t)
 		}
 		pos = r.split(data, pos, &lines, &q)
 		tail := data[pos:]
@@ -342,8 +384,11 @@ func (r *Reader) fill() (queued, bool) {
 			// A line cut by the failure is not a complete line: drop it.
 		case len(tail) > r.o.MaxLine:
 			// No terminator within MaxLine+1 bytes: keep the head, drop the
-			// rest up to the next terminator.
-			r.emit(tail, &lines, &q)
+			// rest up to the next terminator but for its last bytes.
+			k := CutTail(r.o.MaxLine)
+			r.cutHead = append(make([]byte, 0, r.o.MaxLine), tail[:r.o.MaxLine-k]...)
+			r.cutEnd = make([]byte, 0, k)
+			r.keepEnd(tail)
 			r.skipping = true
 		default:
 			r.pending = tail
@@ -388,6 +433,12 @@ func (r *Reader) finalErr() error {
 		return io.EOF
 	}
 	what := "read error"
+	if r.xz {
+		what = "corrupt xz stream"
+		if errors.Is(r.rerr, io.ErrUnexpectedEOF) {
+			what = "truncated xz stream"
+		}
+	}
 	if r.gz != nil {
 		var corrupt flate.CorruptInputError
 		switch {
@@ -453,10 +504,12 @@ func (r *Reader) split(data []byte, pos int, lines *[]Line, q *queued) int {
 		}
 		b := data[pos:t:t]
 		if len(b) > maxLine {
-			b = b[:maxLine:maxLine]
+			b = cutLine(b, maxLine)
 			q.truncated++
-		}
-		if nextBin < pos+len(b) {
+			if binaryFrom(b, 0) < len(b) {
+				q.binary++
+			}
+		} else if nextBin < t {
 			q.binary++
 		}
 		r.lineNo++
@@ -476,10 +529,37 @@ func (r *Reader) split(data []byte, pos int, lines *[]Line, q *queued) int {
 	return pos
 }
 
+// keepEnd records b, the next bytes of a line being cut, keeping only the
+// last CutTail bytes seen.
+func (r *Reader) keepEnd(b []byte) {
+	k := cap(r.cutEnd)
+	if len(b) >= k {
+		r.cutEnd = append(r.cutEnd[:0], b[len(b)-k:]...)
+		return
+	}
+	if drop := len(r.cutEnd) + len(b) - k; drop > 0 {
+		r.cutEnd = r.cutEnd[:copy(r.cutEnd, r.cutEnd[drop:])]
+	}
+	r.cutEnd = append(r.cutEnd, b...)
+}
+
+// emitCut appends the line being cut (head and end) and ends skipping.
+func (r *Reader) emitCut(lines *[]Line, q *queued) {
+	b := append(r.cutHead, r.cutEnd...)
+	r.skipping, r.cutHead, r.cutEnd = false, nil, nil
+	q.truncated++
+	b = b[:len(b):len(b)]
+	if binaryFrom(b, 0) < len(b) {
+		q.binary++
+	}
+	r.lineNo++
+	*lines = append(*lines, Line{B: b, N: r.lineNo})
+}
+
 // emit appends b (no terminator in it) as a line, cut at MaxLine.
 func (r *Reader) emit(b []byte, lines *[]Line, q *queued) {
 	if len(b) > r.o.MaxLine {
-		b = b[:r.o.MaxLine]
+		b = cutLine(b, r.o.MaxLine)
 		q.truncated++
 	}
 	b = b[:len(b):len(b)]

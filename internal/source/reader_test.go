@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+
+	"github.com/ulikunitz/xz"
 )
 
 // refLine is a line as the reference splitter sees it.
@@ -31,7 +33,8 @@ func refSplit(in []byte, maxLine int) []refLine {
 	emit := func() {
 		l := refLine{}
 		if len(cur) > maxLine {
-			cur, l.truncated = cur[:maxLine], true
+			k := min(maxLine/4, 512)
+			cur, l.truncated = append(cur[:maxLine-k:maxLine-k], cur[len(cur)-k:]...), true
 		}
 		for _, c := range cur {
 			if isBinaryByte(c) {
@@ -244,16 +247,22 @@ func TestTruncation(t *testing.T) {
 		trunc   int64
 	}{
 		{"exactly max", "abcd\nx\n", 4, 0, []string{"abcd", "x"}, 0},
-		{"one over", "abcde\nx\n", 4, 0, []string{"abcd", "x"}, 1},
-		{"over CR", "abcde\rx\r", 4, 0, []string{"abcd", "x"}, 1},
-		{"over CRLF", "abcdefgh\r\nx\r\n", 4, 0, []string{"abcd", "x"}, 1},
-		{"over at end", "x\nabcdefgh", 4, 0, []string{"x", "abcd"}, 1},
-		{"over small chunks", "abcdefghij\r\nx\ny", 4, 3, []string{"abcd", "x", "y"}, 1},
-		{"CRLF split after cut", "abcdef\r\nx", 4, 7, []string{"abcd", "x"}, 1},
+		{"one over", "abcde\nx\n", 4, 0, []string{"abce", "x"}, 1},
+		{"over CR", "abcde\rx\r", 4, 0, []string{"abce", "x"}, 1},
+		{"over CRLF", "abcdefgh\r\nx\r\n", 4, 0, []string{"abch", "x"}, 1},
+		{"over at end", "x\nabcdefgh", 4, 0, []string{"x", "abch"}, 1},
+		{"over small chunks", "abcdefghij\r\nx\ny", 4, 3, []string{"abcj", "x", "y"}, 1},
+		{"CRLF split after cut", "abcdef\r\nx", 4, 7, []string{"abcf", "x"}, 1},
 		{"several", "aaaaaaa\nb\ncccccccccc\n\ndddd", 4, 5, []string{"aaaa", "b", "cccc", "", "dddd"}, 2},
 		{"huge line default max", "first\n" + huge + "\nafter\r\nlast", 0, 0, []string{"first", huge[:DefaultMaxLine], "after", "last"}, 1},
 		{"huge line small chunk", "first\n" + huge + "\r\nafter\n", 1000, 4096, []string{"first", huge[:1000], "after"}, 1},
 		{"huge line no newline", huge, 100, 0, []string{huge[:100]}, 1},
+		{"tail kept across buffers", "x\nhead" + huge[:5000] + "from 192.0.2.7 port 22 ssh2\ny", 1000, 4096,
+			[]string{"x", "head" + huge[:1000-250-4] + huge[:250-27] + "from 192.0.2.7 port 22 ssh2", "y"}, 1},
+		{"tail kept in one buffer", "head" + huge[:5000] + "from 192.0.2.7 port 22 ssh2\n", 1000, 0,
+			[]string{"head" + huge[:1000-250-4] + huge[:250-27] + "from 192.0.2.7 port 22 ssh2"}, 1},
+		{"tail kept at EOF", "head" + huge[:5000] + "from 192.0.2.7 port 22 ssh2", 1000, 1024,
+			[]string{"head" + huge[:1000-250-4] + huge[:250-27] + "from 192.0.2.7 port 22 ssh2"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -724,11 +733,18 @@ func TestBinaryLines(t *testing.T) {
 	if r.Stats().Binary != 3 {
 		t.Fatalf("Binary = %d, want 3", r.Stats().Binary)
 	}
-	// A binary byte past MaxLine is cut off with the rest and not counted.
+	// A binary byte in the kept tail of a cut line is counted.
 	r = openBytes(t, []byte(in), Options{MaxLine: 50})
 	checkAgainstRef(t, []byte(in), r, 50)
-	if r.Stats().Binary != 2 {
-		t.Fatalf("Binary = %d, want 2", r.Stats().Binary)
+	if r.Stats().Binary != 3 {
+		t.Fatalf("Binary = %d, want 3", r.Stats().Binary)
+	}
+	// One in the dropped middle is not.
+	in = "long" + strings.Repeat("x", 60) + "\x01" + strings.Repeat("y", 100) + "\n"
+	r = openBytes(t, []byte(in), Options{MaxLine: 50})
+	checkAgainstRef(t, []byte(in), r, 50)
+	if r.Stats().Binary != 0 {
+		t.Fatalf("Binary = %d, want 0", r.Stats().Binary)
 	}
 }
 
@@ -736,4 +752,71 @@ func totalAlloc() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.TotalAlloc
+}
+
+func xzBytes(t testing.TB, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestXZ: .xz rotations (Debian's /var/log) are read like .gz ones, by
+// magic; a truncated stream is an error after the lines before it; a
+// header declaring a huge dictionary is refused before allocating it.
+func TestXZ(t *testing.T) {
+	text := numbered(5000, "\n")
+	data := xzBytes(t, text)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "syslog.2", data) // no extension: magic decides
+	r, err := Open(in, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := readAll(t, r)
+	if err != io.EOF {
+		t.Fatalf("err = %v", err)
+	}
+	if len(got) != 5000 || string(got[4999].B) != strings.TrimSuffix(text[strings.LastIndex(text[:len(text)-1], "\n")+1:], "\n") {
+		t.Fatalf("read %d lines", len(got))
+	}
+	r.Close()
+
+	// Truncated.
+	in = writeFile(t, dir, "cut.xz", data[:len(data)/2])
+	r, err = Open(in, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = readAll(t, r)
+	if err == nil || err == io.EOF || !strings.Contains(err.Error(), "xz") {
+		t.Fatalf("truncated xz: err = %v", err)
+	}
+	r.Close()
+
+	// The first block's LZMA2 dictionary, then a patched huge one.
+	dict, ok := xzDict(data)
+	if !ok || dict > MaxXZDict {
+		t.Fatalf("xzDict = %d, %v", dict, ok)
+	}
+	huge := append([]byte(nil), data...)
+	// Block header: size, flags, [sizes], filter id 0x21, props size 1, props.
+	i := bytes.Index(huge[12:12+int(huge[12]+1)*4], []byte{0x21, 0x01})
+	if i < 0 {
+		t.Fatal("no LZMA2 filter flags in the first block header")
+	}
+	huge[12+i+2] = 39 // 3 GiB
+	in = writeFile(t, dir, "bomb.xz", huge)
+	if _, err := Open(in, nil, Options{}); err == nil || !strings.Contains(err.Error(), "dictionary") {
+		t.Fatalf("huge dictionary: err = %v", err)
+	}
 }

@@ -4,8 +4,8 @@
 // Contract:
 //   - Expand turns arguments into Inputs and reports, per argument, what it
 //     could not resolve; the caller reports those errors and goes on.
-//   - Open returns a Reader for one Input. Gzip is detected by its magic
-//     bytes, so compressed and plain files may be mixed freely.
+//   - Open returns a Reader for one Input. Gzip and xz are detected by
+//     their magic bytes, so compressed and plain files may be mixed freely.
 //   - Reader.Next returns Chunks of consecutive Lines. A chunk's memory is
 //     allocated for that chunk alone and is never reused or rewritten, so a
 //     Line.B may be retained (and aliased by event.Event.Raw) for as long as
@@ -36,6 +36,11 @@ type Input struct {
 	Path    string    // filesystem path ("" for stdin)
 	Size    int64     // bytes on disk (compressed size for .gz); -1 if unknown
 	ModTime time.Time // zero for stdin
+	// Found is true for a file found by walking a directory rather than
+	// named by an argument or a glob: a caller may skip such a file with a
+	// note when it turns out not to be a log it reads (a binary file, an
+	// unknown format) instead of failing the run.
+	Found bool
 }
 
 // StdinName is the argument (and Input.Name) that stands for standard input.
@@ -64,8 +69,8 @@ var ErrStdinTwice = errors.New("standard input (-) given more than once")
 //     contains glob metacharacters; otherwise an argument with *, ? or [ is
 //     a pattern. Matches whose base name starts with "." are dropped unless
 //     the pattern's base name starts with "." too (as a shell does).
-//   - A directory yields its regular files (and symlinks to regular files)
-//     in lexical order; hidden entries below it are skipped. A directory
+//   - A directory (or a symlink to one) yields its regular files (and
+//     symlinks to regular files) in lexical order, marked Found; hidden entries below it are skipped. A directory
 //     with nothing to read is an error wrapping ErrNoFiles. Errors met
 //     during the walk (an unreadable subdirectory or file) are reported one
 //     per path and the walk goes on.
@@ -152,6 +157,12 @@ func (e *expander) resolve(path string, explicit bool) {
 	}
 	switch m := fi.Mode(); {
 	case m.IsDir():
+		if lfi, err := os.Lstat(path); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			// WalkDir does not follow a symlink at its root; a trailing
+			// separator makes it (names stay under the link's name).
+			e.walk(path + string(filepath.Separator))
+			return
+		}
 		e.walk(path)
 	case m.IsRegular():
 		e.addFile(path, fi)
@@ -163,13 +174,27 @@ func (e *expander) resolve(path string, explicit bool) {
 }
 
 func (e *expander) addFile(path string, fi fs.FileInfo) {
+	if e.open(path) {
+		e.add(Input{Name: path, Path: path, Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+}
+
+// addFound adds a file found by walking a directory.
+func (e *expander) addFound(path string, fi fs.FileInfo) {
+	if e.open(path) {
+		e.add(Input{Name: path, Path: path, Size: fi.Size(), ModTime: fi.ModTime(), Found: true})
+	}
+}
+
+// open checks that path can be opened, reporting it when not.
+func (e *expander) open(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		e.errs = append(e.errs, fmt.Errorf("cannot open %s: %w", path, pathErr(err)))
-		return
+		return false
 	}
 	f.Close()
-	e.add(Input{Name: path, Path: path, Size: fi.Size(), ModTime: fi.ModTime()})
+	return true
 }
 
 func (e *expander) add(in Input) {
@@ -216,7 +241,7 @@ func (e *expander) walk(root string) {
 			return nil
 		}
 		found++
-		e.addFile(p, fi)
+		e.addFound(p, fi)
 		return nil
 	})
 	if err != nil { // not expected: the callback never returns an error

@@ -82,6 +82,7 @@ func TestExpand(t *testing.T) {
 		{name: "bad pattern", args: []string{p("[a")}, errs: []string{"invalid glob pattern " + p("[a")}, is: []error{filepath.ErrBadPattern}},
 		{name: "directory walk", args: []string{p("logs")},
 			want: []string{"logs/a.log", "logs/link.log", "logs/sub/y.log", "logs/z.log"}},
+		{name: "symlink to a directory", args: []string{p("logs/dirlink")}, want: []string{"logs/dirlink/y.log"}},
 		{name: "hidden dir given explicitly", args: []string{p("logs/.git")}, want: []string{"logs/.git/config"}},
 		{name: "empty directory", args: []string{p("empty")}, errs: []string{p("empty") + ": directory holds no input files"}, is: []error{ErrNoFiles}},
 		{name: "missing", args: []string{p("missing.log"), p("a.log")}, want: []string{"a.log"},
@@ -123,6 +124,13 @@ func TestExpand(t *testing.T) {
 	}
 	if ins[1] != (Input{Name: "-", Size: -1}) {
 		t.Errorf("stdin input %+v", ins[1])
+	}
+	// Files found in a directory are marked; named ones are not.
+	ins, _ = Expand([]string{p("logs"), p("c.txt")})
+	for _, in := range ins {
+		if want := in.Name != p("c.txt"); in.Found != want {
+			t.Errorf("%s: Found = %v, want %v", in.Name, in.Found, want)
+		}
 	}
 }
 

@@ -242,7 +242,13 @@ func Load(path string) (*Model, error) {
 		return nil, fmt.Errorf("cannot open model: %w", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	// The magic first: a wrong file (or /dev/zero) is refused before
+	// anything more is read.
+	var head [len(magic)]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || head != magic {
+		return nil, fmt.Errorf("cannot load model %s: %w: not a winnow model file (bad magic)", path, ErrFormat)
+	}
+	b, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(head[:]), f), MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read model %s: %w", path, err)
 	}

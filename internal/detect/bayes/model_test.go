@@ -8,7 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"winnow/internal/eval"
 )
@@ -157,6 +159,42 @@ func TestFormatRoundTrip(t *testing.T) {
 	}
 	if _, err := Load(p); !errors.Is(err, ErrFormat) {
 		t.Errorf("junk: %v", err)
+	}
+}
+
+// TestLoadChecksMagicFirst (issue 10 item 24): a file that is not a model
+// is refused on its first bytes, before the rest is read. A FIFO whose
+// writer never closes shows it: reading on would block forever.
+func TestLoadChecksMagicFirst(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Skipf("no FIFO: %v", err)
+	}
+	w := make(chan *os.File, 1)
+	go func() {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			w <- nil
+			return
+		}
+		f.Write([]byte("\x00\x00\x00\x00 and more to come"))
+		w <- f // left open: no EOF
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Load(p)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("err = %v, want ErrFormat", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Load read on past a bad magic")
+	}
+	if f := <-w; f != nil {
+		f.Close()
 	}
 }
 

@@ -22,7 +22,6 @@ import (
 	"net/netip"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -98,62 +97,9 @@ func unitFloat(p detect.Params, name string) (float64, error) {
 	return v, nil
 }
 
-// sampleText is an event's evidence text: its log line, or for packet
-// captures (no line) a rendering of the query and its answer.
-func sampleText(ev *event.Event) string {
-	if len(ev.Raw) > 0 {
-		return string(ev.Raw)
-	}
-	x := ev.DNS
-	var b strings.Builder
-	b.WriteString(ev.Time.UTC().Format("2006-01-02T15:04:05.000Z"))
-	b.WriteByte(' ')
-	if ev.SrcIP.IsValid() {
-		b.WriteString(ev.SrcIP.String())
-		if ev.SrcPort != 0 {
-			b.WriteString(":" + strconv.Itoa(int(ev.SrcPort)))
-		}
-		b.WriteByte(' ')
-	}
-	if ev.Action == event.ActDNSResponse {
-		b.WriteString("response ")
-	} else {
-		b.WriteString("query ")
-	}
-	b.WriteString(x.QType)
-	b.WriteByte(' ')
-	name := x.Name
-	if len(name) > 200 {
-		name = name[:200] + "…"
-	}
-	b.WriteString(name)
-	if x.ServerIP.IsValid() {
-		b.WriteString(" → " + x.ServerIP.String())
-	}
-	switch {
-	case x.Answered:
-		b.WriteString(" " + x.RCode)
-		if x.AnswerCount > 0 {
-			fmt.Fprintf(&b, " %d answers", x.AnswerCount)
-			if len(x.Answers) > 0 {
-				fmt.Fprintf(&b, " (%s %s)", x.Answers[0].Type, x.Answers[0].Data)
-			}
-		}
-		if x.RespSize > 0 && !x.SizeEstimated {
-			fmt.Fprintf(&b, " %d bytes", x.RespSize)
-		}
-		if x.Orphan != event.OrphanNone {
-			b.WriteString(" (" + x.Orphan.String() + ")")
-		}
-	case x.Orphan != event.OrphanNone:
-		b.WriteString(" (" + x.Orphan.String() + ")")
-	}
-	return b.String()
-}
-
-func sampleOf(ev *event.Event) event.Sample {
-	return event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: sampleText(ev)}
-}
+// sampleOf is an event's evidence: its log line, or for packet captures a
+// rendering of the query and its answer (see event.SampleOf).
+func sampleOf(ev *event.Event) event.Sample { return event.SampleOf(ev) }
 
 // samples keeps the first few evidence lines.
 type samples struct{ list []event.Sample }

@@ -99,7 +99,7 @@ func (d *Detector) Observe(ev *event.Event, emit detect.Emit) {
 			e.kinds[ev.Kind] = true
 		}
 		if len(e.samples) < d.samples {
-			e.samples = append(e.samples, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+			e.samples = append(e.samples, event.SampleOf(ev))
 		}
 	}
 }

@@ -462,7 +462,7 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 		st.value += v
 	}
 	if st.ens != nil && len(st.smp) < d.o.samples { // a first minute cannot alert: no samples
-		st.smp = append(st.smp, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		st.smp = append(st.smp, event.SampleOf(ev))
 	}
 }
 

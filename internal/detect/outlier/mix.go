@@ -214,7 +214,7 @@ func (d *mixDetector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	st.mix.Add(c, n)
 	if len(st.smp) < d.samples {
-		st.smp = append(st.smp, event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: string(ev.Raw)})
+		st.smp = append(st.smp, event.SampleOf(ev))
 	}
 }
 

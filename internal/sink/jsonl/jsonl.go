@@ -12,7 +12,6 @@ import (
 	"os"
 
 	"winnow/internal/alert"
-	"winnow/internal/correlate"
 	"winnow/internal/sink"
 )
 
@@ -65,10 +64,9 @@ func (s *Sink) Name() string { return s.name }
 
 // Doc maps a finding report to its ECS document.
 func Doc(f *sink.Finding) alert.Doc {
-	d := alert.NewDoc(&f.Alert, &correlate.EntityRisk{Risk: f.Risk}, f.Rank)
-	if f.Incident != "" {
-		d.Winnow.Incident = &alert.IncidentF{ID: f.Incident, Update: f.Update, Open: f.Open}
-	}
+	d := alert.FindingDoc(&f.Alert, f.Incident, f.Rank)
+	d.Winnow.Incident.Risk = f.Risk
+	d.Winnow.Incident.Update, d.Winnow.Incident.Open = f.Update, f.Open
 	return d
 }
 
