@@ -153,7 +153,7 @@ func TestFindingsRoundTripAndWindows(t *testing.T) {
 		t.Fatalf("journal: %+v %v", st, err)
 	}
 	for f, c := range st.files {
-		if c.Rows != 2 || !strings.HasPrefix(f, "kind=finding/date=2026-11-22/part-r-") || c.At.IsZero() {
+		if c.Rows != 2 || !strings.HasPrefix(f, "kind=finding/month=2026-11/part-r-") || c.At.IsZero() {
 			t.Errorf("commit %+v", c)
 		}
 	}

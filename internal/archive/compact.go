@@ -14,7 +14,7 @@ import (
 // CompactOptions configure Compact.
 type CompactOptions struct {
 	// Partitions limits compaction to these partition paths
-	// ("kind=auth/date=2026-11-22"); nil means every partition.
+	// ("kind=auth/month=2026-11"); nil means every partition.
 	Partitions []string
 	// SmallRows: files with fewer rows are compacted (default 32,768).
 	SmallRows int
@@ -24,7 +24,12 @@ type CompactOptions struct {
 	RowGroupRows int    // default 65,536
 	Version      string // winnow's version, in the files' metadata
 	Now          func() time.Time
+
+	failAt string // tests: stop as if killed after "intent" or "rename"
 }
+
+// errInjected is the failure TestCompactionCrash injects.
+var errInjected = errors.New("injected failure")
 
 // CompactStats describe a compaction.
 type CompactStats struct {
@@ -37,9 +42,10 @@ type CompactStats struct {
 	Skipped     []error
 }
 
-// Compact merges the small files of each partition (kind and day) of the
-// archive at dir into one file, rows sorted by time; files of the schema 1
-// layout (hour partitions) are moved into their day partition on the way.
+// Compact merges the small files of each partition (kind and month) of
+// the archive at dir into one file, rows sorted by time; files of the
+// schema 1 layout (hour partitions) are moved into their month partition
+// on the way.
 // It takes the archive's write lock and the readers' lock (ErrBusy when a
 // run, a replay or a hunt holds them), and is crash safe: the output is
 // written under a temporary name and fsynced, the journal records the
@@ -59,14 +65,20 @@ func Compact(dir string, o CompactOptions) (CompactStats, Recovery, error) {
 	return cs, a.rec, a.j.checkpoint(false)
 }
 
-// dayPartition is the day partition a file belongs in: its directory,
-// without the hour level of the schema 1 layout.
-func dayPartition(file string) (rel string, legacy bool) {
+// monthPartition is the partition a file belongs in: its directory, or
+// for a file of the schema 1 layout (kind=/date=/hour=/) the month
+// partition of its date.
+func monthPartition(file string) (rel string, legacy bool) {
 	dir := path.Dir(file)
-	if strings.HasPrefix(path.Base(dir), "hour=") {
-		return path.Dir(dir), true
+	if !strings.HasPrefix(path.Base(dir), "hour=") {
+		return dir, false
 	}
-	return dir, false
+	date := path.Dir(dir)
+	ds := strings.TrimPrefix(path.Base(date), "date=")
+	if len(ds) < len("2006-01") {
+		return dir, false
+	}
+	return path.Dir(date) + "/month=" + ds[:len("2006-01")], true
 }
 
 func (a *writable) compact(o CompactOptions) (CompactStats, error) {
@@ -96,11 +108,11 @@ func (a *writable) compact(o CompactOptions) (CompactStats, error) {
 		if s.begun[c.Run] != nil {
 			continue
 		}
-		rel, legacy := dayPartition(f)
+		rel, legacy := monthPartition(f)
 		if only != nil && !only[rel] {
 			continue
 		}
-		if !strings.HasPrefix(rel, "kind=") || !strings.Contains(rel, "/date=") {
+		if !strings.HasPrefix(rel, "kind=") || !strings.Contains(rel, "/month=") {
 			continue
 		}
 		if c.Rows < int64(o.SmallRows) || legacy {
@@ -120,7 +132,7 @@ func (a *writable) compact(o CompactOptions) (CompactStats, error) {
 		var g []Commit
 		var rows int64
 		flush := func() {
-			_, legacy := dayPartition(g[0].File)
+			_, legacy := monthPartition(g[0].File)
 			if len(g) > 1 || legacy {
 				groups = append(groups, g)
 				targets = append(targets, rel)
@@ -254,11 +266,17 @@ func compactGroup[T any](a *writable, g []Commit, rel string, at func(*T) time.T
 	if err := a.j.append(&record{Op: opCompact, ID: id, In: in, Out: []Commit{out}}); err != nil {
 		return err
 	}
+	if o.failAt == "intent" {
+		return errInjected
+	}
 	if err := a.st.rename(p.tmp, out.File); err != nil {
 		return fmt.Errorf("cannot commit %s: %w", out.File, err)
 	}
 	if err := a.st.syncDir(rel); err != nil {
 		return err
+	}
+	if o.failAt == "rename" {
+		return errInjected
 	}
 	dirs := map[string]bool{}
 	for _, f := range in {

@@ -125,7 +125,7 @@ func TestCrashMidWrite(t *testing.T) {
 
 	// Stale temporary files: the dead run's, plus one planted; a file that
 	// is not winnow's own is left alone.
-	part := filepath.Join(dir, "kind=auth", "date=2026-11-22")
+	part := filepath.Join(dir, "kind=auth", "month=2026-11")
 	planted := filepath.Join(part, ".part-19990101T000000.000000000-00001.parquet.tmp")
 	foreign := filepath.Join(part, ".keep-me.tmp")
 	os.WriteFile(planted, []byte("junk"), 0o644)
@@ -213,7 +213,7 @@ func TestCorruptFileSkipped(t *testing.T) {
 	var evs []event.Event
 	for h := 0; h < 3; h++ {
 		for i := 0; i < 100; i++ {
-			evs = append(evs, event.Event{Time: t0.Add(time.Duration(h)*24*time.Hour + time.Duration(i)*time.Second),
+			evs = append(evs, event.Event{Time: t0.Add(time.Duration(h)*32*24*time.Hour + time.Duration(i)*time.Second),
 				Kind: event.KindAuth, Action: event.ActLoginSuccess, Count: 1, Raw: []byte("x")})
 		}
 	}

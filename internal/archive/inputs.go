@@ -54,11 +54,8 @@ type Resume struct {
 	// Duplicate is set when another input of this same run has the same
 	// content: this one is not archived at all.
 	Duplicate string
-	// Whole means the input's content is exactly what was archived: it
-	// is skipped entirely.
-	Whole bool
-	fp    string
-	head  int64
+	fp        string
+	head      int64
 }
 
 // match finds how much of the input src the archive's manifest holds.

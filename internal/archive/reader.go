@@ -24,7 +24,7 @@ type FileRef struct {
 	Path       string // path (the archive directory joined with Rel)
 	Rel        string // slash-separated, relative to the archive
 	Kind       string
-	Start, End time.Time // the partition's time range (a day; an hour in the schema 1 layout)
+	Start, End time.Time // the partition's time range (a month; an hour in the schema 1 layout)
 	// Min and Max bound the file's record times: from the journal when it
 	// names the file, else the partition's range.
 	Min, Max time.Time
@@ -38,8 +38,8 @@ type FileRef struct {
 var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
 
 // list finds the part files of kinds whose time range overlaps [from,
-// to), sorted by Min then path. Both layouts are read: kind=/date=/ (day
-// partitions) and kind=/date=/hour=/ (schema 1). Unreadable directories
+// to), sorted by Min then path. Both layouts are read: kind=/month=/
+// (month partitions) and kind=/date=/hour=/ (schema 1). Unreadable directories
 // are reported and skipped; names starting with "." or "_" (files being
 // written, the journal) and symbolic links are ignored. When the journal
 // shows an interrupted compaction, only one side of it is listed (the
@@ -148,20 +148,26 @@ func (s *state) superseded(dir string) map[string]bool {
 	return hide
 }
 
-// partitionRange parses ".../date=YYYY-MM-DD/file" (a day) and
+// partitionRange parses ".../month=YYYY-MM/file" (a month) and
 // ".../date=YYYY-MM-DD/hour=HH/file" (an hour, schema 1).
 func partitionRange(p string) (start, end time.Time, ok bool) {
 	dir := filepath.Base(filepath.Dir(p))
-	hour := -1
-	if hs, isHour := strings.CutPrefix(dir, "hour="); isHour {
-		h, err := strconv.Atoi(hs)
-		if err != nil || h < 0 || h > 23 {
+	if ms, isMonth := strings.CutPrefix(dir, "month="); isMonth {
+		m, err := time.Parse("2006-01", ms)
+		if err != nil {
 			return start, end, false
 		}
-		hour = h
-		dir = filepath.Base(filepath.Dir(filepath.Dir(p)))
+		return m, m.AddDate(0, 1, 0), true
 	}
-	ds, isDate := strings.CutPrefix(dir, "date=")
+	hs, isHour := strings.CutPrefix(dir, "hour=")
+	if !isHour {
+		return start, end, false
+	}
+	h, err := strconv.Atoi(hs)
+	if err != nil || h < 0 || h > 23 {
+		return start, end, false
+	}
+	ds, isDate := strings.CutPrefix(filepath.Base(filepath.Dir(filepath.Dir(p))), "date=")
 	if !isDate {
 		return start, end, false
 	}
@@ -169,10 +175,7 @@ func partitionRange(p string) (start, end time.Time, ok bool) {
 	if err != nil {
 		return start, end, false
 	}
-	if hour < 0 {
-		return d, d.Add(24 * time.Hour), true
-	}
-	start = d.Add(time.Duration(hour) * time.Hour)
+	start = d.Add(time.Duration(h) * time.Hour)
 	return start, start.Add(time.Hour), true
 }
 

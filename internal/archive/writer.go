@@ -1,8 +1,8 @@
 // Package archive writes every event and finding to a Parquet archive and
 // reads it back in event-time order for replay and hunts.
 //
-// Layout (docs/format/archive.md): DIR/kind=<kind>/date=<YYYY-MM-DD>/
-// part-<run>-<seq>.parquet, partitioned by the record's UTC day,
+// Layout (docs/format/archive.md): DIR/kind=<kind>/month=<YYYY-MM>/
+// part-<run>-<seq>.parquet, partitioned by the record's UTC month,
 // zstd-compressed, each row group sorted by time and bounded by
 // RowGroupRows, so engines prune by path and by row-group statistics.
 // Small files of a partition are compacted into one (Compact).
@@ -43,7 +43,7 @@ type Options struct {
 	Run          string        // run id in file names and finding rows (default: UTC start time)
 	RowGroupRows int           // rows per row group (default 65,536)
 	FileRows     int           // rows per file before it is committed and a new one started (default 1,048,576)
-	Lateness     time.Duration // how long after its day a partition stays open for late events (default 2m)
+	Lateness     time.Duration // how long after its month a partition stays open for late events (default 2m)
 	// Drop, when set, is the known-good filter of --keep unknown: events it
 	// returns true for are counted per partition but not stored.
 	Drop func(*event.Event) bool
@@ -179,8 +179,8 @@ func (w *Writer) encoder() {
 
 // pkey identifies a partition without formatting its path.
 type pkey struct {
-	kind event.Kind
-	day  int64 // unix days
+	kind  event.Kind
+	month int64 // months since year 0
 }
 
 // partition is one open partition of some row schema.
@@ -189,7 +189,7 @@ type partition interface {
 	buffered() int
 	group(w *Writer) error  // write the buffered rows as a row group
 	finish(w *Writer) error // write and commit the file
-	dayEnd() time.Time
+	monthEnd() time.Time
 }
 
 // part is one partition's open file and its buffered rows of schema T.
@@ -214,8 +214,8 @@ func (p *part[T]) add(ev *event.Event, m rowMeta) {
 	p.rows = append(p.rows, *new(T))
 	p.conv(ev, m, &p.rows[len(p.rows)-1])
 }
-func (p *part[T]) buffered() int     { return len(p.rows) }
-func (p *part[T]) dayEnd() time.Time { return p.end }
+func (p *part[T]) buffered() int       { return len(p.rows) }
+func (p *part[T]) monthEnd() time.Time { return p.end }
 
 // group hands the buffered rows to the encoder goroutine and starts a new
 // buffer (a recycled one when the encoder has returned one).
@@ -426,7 +426,7 @@ func (w *Writer) input(name string) *tracked {
 
 // partitionOf is the partition path of a record of kind at t.
 func partitionOf(kind string, t time.Time) string {
-	return "kind=" + kind + "/date=" + t.UTC().Format("2006-01-02")
+	return "kind=" + kind + "/month=" + t.UTC().Format("2006-01")
 }
 
 func (w *Writer) loop() {
@@ -456,16 +456,19 @@ func (w *Writer) setErr(err error) {
 	}
 }
 
-const secondsPerDay = 24 * 3600
+// monthOf is t's month (UTC) counted from year 0.
+func monthOf(t time.Time) int64 {
+	u := t.UTC()
+	return int64(u.Year())*12 + int64(u.Month()) - 1
+}
 
-// dayOf is t's unix day (UTC), rounding down for times before 1970.
-func dayOf(t time.Time) int64 {
-	s := t.Unix()
-	d := s / secondsPerDay
-	if s < 0 && s%secondsPerDay != 0 {
-		d--
+// monthStart is the first instant of month m (UTC).
+func monthStart(m int64) time.Time {
+	y, mo := m/12, m%12
+	if mo < 0 {
+		y, mo = y-1, mo+12
 	}
-	return d
+	return time.Date(int(y), time.Month(mo+1), 1, 0, 0, 0, 0, time.UTC)
 }
 
 func (w *Writer) add(b *batch) error {
@@ -474,7 +477,7 @@ func (w *Writer) add(b *batch) error {
 		if ev.Time.After(w.wm) {
 			w.wm = ev.Time
 		}
-		k := pkey{ev.Kind, dayOf(ev.Time)}
+		k := pkey{ev.Kind, monthOf(ev.Time)}
 		p := w.parts[k]
 		if p == nil {
 			rel, ok := w.names[k]
@@ -482,7 +485,7 @@ func (w *Writer) add(b *batch) error {
 				rel = partitionOf(ev.Kind.String(), ev.Time)
 				w.names[k] = rel
 			}
-			p = newPartition(ev.Kind.String(), rel, time.Unix((k.day+1)*secondsPerDay, 0))
+			p = newPartition(ev.Kind.String(), rel, monthStart(k.month+1))
 			w.parts[k] = p
 		}
 		p.add(ev, b.meta[i])
@@ -492,9 +495,9 @@ func (w *Writer) add(b *batch) error {
 			}
 		}
 	}
-	// Close partitions whose day is over (plus lateness).
+	// Close partitions whose month is over (plus lateness).
 	for k, p := range w.parts {
-		if w.wm.Sub(p.dayEnd()) > w.opt.Lateness {
+		if w.wm.Sub(p.monthEnd()) > w.opt.Lateness {
 			if err := p.finish(w); err != nil {
 				return err
 			}
@@ -661,8 +664,8 @@ func (w *Writer) closeAll() error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].day != keys[j].day {
-			return keys[i].day < keys[j].day
+		if keys[i].month != keys[j].month {
+			return keys[i].month < keys[j].month
 		}
 		return keys[i].kind < keys[j].kind
 	})
