@@ -16,13 +16,14 @@ import (
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
 	"winnow/internal/detect/hst"
+	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
 	"winnow/internal/parse/authlog"
+	"winnow/internal/parse/capture"
 	"winnow/internal/parse/dnslog"
-	"winnow/internal/parse/dnspcap"
 )
 
 // Exit codes.
@@ -51,6 +52,7 @@ func NewRegistry() *detect.Registry {
 	dnsdetect.Register(r)
 	web.Register(r)
 	hst.Register(r)
+	netdetect.Register(r)
 	return r
 }
 
@@ -58,7 +60,7 @@ func NewRegistry() *detect.Registry {
 func NewFormats() *parse.Formats {
 	f := &parse.Formats{}
 	f.Add(authlog.Format())
-	f.Add(dnspcap.Format()) // binary: checked by magic before any text sniffing
+	f.Add(capture.Format()) // binary: checked by magic before any text sniffing (DNS and flows)
 	for _, fm := range dnslog.Formats() {
 		f.Add(fm)
 	}

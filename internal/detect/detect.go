@@ -28,6 +28,8 @@ const (
 	KeyHost         // event.Host (the machine that logged)
 	KeySite         // event.HTTP.Site, or event.Host when the log names no site
 	KeyDomain       // event.DNS.Registered (the registered domain of a query)
+	KeyDestIP       // event.DstIP (flows: the responder; floods: the victim)
+	KeySensor       // event.Sensor.Name, "-" without a sensor: one shard sees a sensor's whole stream
 	keyCount
 )
 
@@ -46,6 +48,10 @@ func (k Key) String() string {
 		return "url.domain"
 	case KeyDomain:
 		return "dns.question.registered_domain"
+	case KeyDestIP:
+		return "destination.ip"
+	case KeySensor:
+		return "observer.name"
 	}
 	return "none"
 }
@@ -75,8 +81,23 @@ func KeyValue(k Key, ev *event.Event) (string, bool) {
 		if ev.DNS != nil && ev.DNS.Registered != "" {
 			return ev.DNS.Registered, true
 		}
+	case KeyDestIP:
+		if ev.DstIP.IsValid() {
+			return ev.DstIP.String(), true
+		}
+	case KeySensor:
+		return SensorName(ev), true
 	}
 	return "", false
+}
+
+// SensorName is the name of the sensor that saw ev, "-" when none was
+// configured.
+func SensorName(ev *event.Event) string {
+	if ev.Sensor != nil && ev.Sensor.Name != "" {
+		return ev.Sensor.Name
+	}
+	return "-"
 }
 
 // Site is the site an HTTP event belongs to: its virtual host, else the
@@ -120,6 +141,18 @@ type Detector interface {
 	Stats() Stats
 }
 
+// Prober is a Detector that can report an episode before it closes
+// (optional; the Runner calls it in live runs, after each batch it
+// delivered to the shard). Probe emits findings with Open set for open
+// episodes whose evidence already suffices — a brute force once it crosses
+// its threshold — and again, sparingly, while they grow; the episode's
+// close emits the final finding as usual. The Runner calls Probe once
+// before the first event (so a detector may start tracking only then),
+// then from the shard's goroutine like Observe.
+type Prober interface {
+	Probe(emit Emit)
+}
+
 // Stats are a detector instance's counters, summed across shards.
 type Stats struct {
 	Entities int   // entities currently tracked
@@ -129,12 +162,19 @@ type Stats struct {
 	// because the cap was near and they had not been seen before (see
 	// Doorkeeper): under a flood of one-off keys, the keys not tracked.
 	Deferred int64
+	// Limit names the parameter whose cap caused Shed or Deferred when it
+	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
+	Limit string
 }
 
 // Add sums two Stats.
 func (s Stats) Add(o Stats) Stats {
+	limit := s.Limit
+	if limit == "" {
+		limit = o.Limit
+	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred}
+		Deferred: s.Deferred + o.Deferred, Limit: limit}
 }
 
 // Param documents one tunable parameter and its default.

@@ -51,6 +51,12 @@ func RouteOf(k Key, ev *event.Event) (string, bool) {
 		}
 		return RouteAddr(ev.SrcIP), true
 	}
+	if k == KeyDestIP {
+		if !ev.DstIP.IsValid() {
+			return "", false
+		}
+		return RouteAddr(ev.DstIP), true
+	}
 	return KeyValue(k, ev)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"winnow/internal/event"
@@ -26,6 +27,10 @@ type RunnerConfig struct {
 	// Lateness is how far behind the newest event the watermark trails, so
 	// slightly out-of-order events still fall inside open windows (default 1m).
 	Lateness time.Duration
+	// Live makes the shards call Probe on every detector that implements
+	// Prober after each batch, so findings are reported while their
+	// episodes are still open (serve, analyze --follow).
+	Live bool
 	// Seed is the routing seed (see RouteHash); 0 means DefaultSeed. A
 	// restored snapshot brings its own (Restore).
 	Seed uint64
@@ -68,8 +73,9 @@ type routed struct {
 
 type message struct {
 	batch   []routed
-	advance time.Time // non-zero: call Advance after the batch
-	flush   bool      // end of input: Flush every detector and stop
+	advance time.Time     // non-zero: call Advance after the batch
+	flush   bool          // end of input: Flush every detector and stop
+	sync    chan struct{} // non-nil: signal once everything before is processed
 	// snap, when set, asks for the shard's detector state after the batch
 	// (and the advance); restore hands it state before any event.
 	snap    chan<- shardSnap
@@ -89,7 +95,9 @@ type shard struct {
 	idx   int
 	in    chan message
 	dets  []instance
+	mu    sync.Mutex // guards stats, which Stats reads from other goroutines
 	stats []Stats
+	busy  atomic.Int64 // nanoseconds spent in detectors
 }
 
 type instance struct {
@@ -121,6 +129,15 @@ func NewRunner(ctx context.Context, cfg RunnerConfig, enabled []Enabled, emit Em
 		r.pending = append(r.pending, nil)
 	}
 	r.routeBuf = make([]uint8, cfg.Workers)
+	if cfg.Live { // a first Probe, before any event, lets detectors start tracking
+		for _, sh := range r.shards {
+			for i := range sh.dets {
+				if p, ok := sh.dets[i].d.(Prober); ok {
+					p.Probe(emit)
+				}
+			}
+		}
+	}
 	for _, sh := range r.shards {
 		r.wg.Add(1)
 		go r.work(sh)
@@ -258,6 +275,13 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 			return 0, false
 		}
 		return RouteHash(r.seed, ev.Host), true
+	case KeyDestIP:
+		if !ev.DstIP.IsValid() {
+			return 0, false
+		}
+		return routeAddrHash(r.seed, ev.DstIP), true
+	case KeySensor:
+		return RouteHash(r.seed, SensorName(ev)), true
 	case KeySite, KeyDomain:
 		v, ok := KeyValue(k, ev)
 		if !ok {
@@ -267,6 +291,59 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 	}
 	return 0, false
 }
+
+// Push sends the events submitted so far to the shards without waiting for
+// a full batch (a live producer calls it when its input is idle, so that
+// events are judged at once). Called from the producer's goroutine.
+func (r *Runner) Push() error {
+	for s := range r.shards {
+		if len(r.pending[s]) == 0 {
+			continue
+		}
+		if err := r.send(s, message{batch: r.pending[s]}); err != nil {
+			return err
+		}
+		r.pending[s] = nil
+	}
+	return nil
+}
+
+// Sync waits until every shard has processed everything submitted and
+// pushed before it (a barrier for checkpoints). Called from the producer's
+// goroutine.
+func (r *Runner) Sync() error {
+	if err := r.Push(); err != nil {
+		return err
+	}
+	dones := make([]chan struct{}, len(r.shards))
+	for s := range r.shards {
+		dones[s] = make(chan struct{})
+		if err := r.send(s, message{sync: dones[s]}); err != nil {
+			return err
+		}
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Busy returns the time the shards spent in detectors so far, summed.
+// Safe from any goroutine.
+func (r *Runner) Busy() time.Duration {
+	var n int64
+	for _, sh := range r.shards {
+		n += sh.busy.Load()
+	}
+	return time.Duration(n)
+}
+
+// Watermark returns the last watermark sent to the shards.
+func (r *Runner) Watermark() time.Time { return r.wm }
 
 // Advance moves the watermark to t on every shard (flushing pending events
 // first). Producers call it when input is idle; Submit calls it as event
@@ -353,12 +430,27 @@ func (r *Runner) work(sh *shard) {
 		if m.restore != nil {
 			m.restore.done <- sh.restore(m.restore)
 		}
+		t0 := time.Now()
 		sh.process(m.batch, r.emit)
 		r.putBatch(m.batch)
+		if r.cfg.Live && len(m.batch) > 0 {
+			for i := range sh.dets {
+				if p, ok := sh.dets[i].d.(Prober); ok {
+					p.Probe(r.emit)
+				}
+			}
+		}
 		if !m.advance.IsZero() {
 			for i := range sh.dets {
 				sh.dets[i].d.Advance(m.advance, r.emit)
 			}
+			if r.cfg.Live {
+				sh.snapStats()
+			}
+		}
+		sh.busy.Add(int64(time.Since(t0)))
+		if m.sync != nil {
+			close(m.sync)
 		}
 		if m.snap != nil {
 			m.snap <- sh.snapshot(r.enabled)
@@ -366,11 +458,20 @@ func (r *Runner) work(sh *shard) {
 		if m.flush {
 			for i := range sh.dets {
 				sh.dets[i].d.Flush(r.emit)
-				sh.stats[i] = sh.dets[i].d.Stats()
 			}
+			sh.snapStats()
 			return
 		}
 	}
+}
+
+// snapStats copies the detectors' counters for Stats.
+func (sh *shard) snapStats() {
+	sh.mu.Lock()
+	for i := range sh.dets {
+		sh.stats[i] = sh.dets[i].d.Stats()
+	}
+	sh.mu.Unlock()
 }
 
 func (sh *shard) process(batch []routed, emit Emit) {
@@ -390,13 +491,16 @@ func (sh *shard) process(batch []routed, emit Emit) {
 }
 
 // Stats returns each enabled detector's counters summed over shards, by
-// spec name. Final after Close.
+// spec name. Final after Close; in a live run (RunnerConfig.Live) it may be
+// called from any goroutine and is as of each shard's last watermark.
 func (r *Runner) Stats() map[string]Stats {
 	out := make(map[string]Stats, len(r.enabled))
 	for _, sh := range r.shards {
+		sh.mu.Lock()
 		for i, en := range r.enabled {
 			out[en.Spec.Name] = out[en.Spec.Name].Add(sh.stats[i])
 		}
+		sh.mu.Unlock()
 	}
 	return out
 }

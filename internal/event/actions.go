@@ -40,6 +40,10 @@ const (
 	ActDNSQuery    // a DNS query (with its response when matched)
 	ActDNSResponse // a DNS response without a matching query
 	ActFlow        // a network flow or connection record
+	// host audit and files
+	ActAudit        // an audit event (see Event.Audit.Type)
+	ActAVCDenied    // an SELinux or AppArmor access denial
+	ActFileTransfer // a file transferred on the network (Zeek files.log)
 	actCount
 )
 
@@ -75,6 +79,9 @@ var actionNames = [...]string{
 	ActDNSQuery:             "dns-query",
 	ActDNSResponse:          "dns-response",
 	ActFlow:                 "flow",
+	ActAudit:                "audit",
+	ActAVCDenied:            "avc-denied",
+	ActFileTransfer:         "file-transfer",
 }
 
 func (a Action) String() string {

@@ -20,9 +20,12 @@ const (
 	KindService      // service manager (systemd) events
 	KindHTTP         // web access log records
 	KindDNS          // DNS queries and responses
+	KindFlow         // network flows (captures, Zeek conn.log)
+	KindAudit        // host audit events (auditd, SELinux/AppArmor AVC)
+	KindFile         // files transferred on the network (Zeek files.log)
 )
 
-var kindNames = [...]string{"unknown", "syslog", "auth", "service", "http", "dns"}
+var kindNames = [...]string{"unknown", "syslog", "auth", "service", "http", "dns", "flow", "audit", "file"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -56,6 +59,9 @@ func (o Outcome) String() string {
 type Ref struct {
 	File string
 	Line int64
+	// Off is the uncompressed byte offset just past the line in its input
+	// (where a resumed run starts after it); 0 when not known.
+	Off int64
 }
 
 // Event is one typed record. Parsers fill it; detectors read it.
@@ -76,6 +82,8 @@ type Event struct {
 
 	SrcIP   netip.Addr // remote source address, when the record has one
 	SrcPort uint16
+	DstIP   netip.Addr // destination address (flows: the responder), when the record has one
+	DstPort uint16
 
 	User       string // the account acted as or attempted (ECS user.name)
 	TargetUser string // the account acted on: sudo runas, su target, useradd name (ECS user.target.name)
@@ -95,8 +103,15 @@ type Event struct {
 
 	// Per-kind parts, nil for other kinds. A parser allocates a fresh part
 	// per event (or none); consumers must not modify it.
-	HTTP *HTTP // KindHTTP: see http.go
-	DNS  *DNS  // KindDNS: see dns.go
+	HTTP  *HTTP  // KindHTTP: see http.go
+	DNS   *DNS   // KindDNS: see dns.go
+	Flow  *Flow  // KindFlow: see flow.go
+	Audit *Audit // KindAudit: see audit.go
+	File  *File  // KindFile: see flow.go
+
+	// Sensor is what saw the event, from its input's configuration (nil
+	// when none was given); shared by the input's events, never modified.
+	Sensor *Sensor
 
 	Ref Ref
 	Raw []byte // the whole input line, without line terminator; see Ownership

@@ -77,6 +77,11 @@ type inputRun struct {
 	forced    bool // the format was forced (--input-format)
 
 	done atomic.Bool // reading is over (or never started): progress counts it whole
+
+	// Resumable runs: the offset and number of the last line read, and
+	// how many leading events of a binary input to skip.
+	lastOff, lastLine int64
+	skip              int64
 }
 
 // fail records why the input is not read: an error, or for an input
@@ -97,14 +102,17 @@ func (r *inputRun) stopped() bool { return r.stats.Err != nil || r.stats.Note !=
 
 // openInput opens the input and picks its format. Failures are recorded in
 // the stats (the run goes on with the other inputs).
-func (p *Pipeline) openInput(in source.Input) *inputRun {
+func (p *Pipeline) openInput(in source.Input, start Mark) *inputRun {
 	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != ""}
 	r.stats.Name = in.Name
 	binary, stdin := p.sniffBinary(r, in)
 	if binary {
+		r.skip = start.Events
 		return r
 	}
-	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine})
+	r.lastOff, r.lastLine = start.Offset, start.Line
+	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine,
+		Start: start.Offset, StartLine: start.Line, HoldPartial: p.cfg.Resume != nil})
 	if err != nil {
 		r.stats.Err = err
 		return r
@@ -178,10 +186,12 @@ func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
 type stream struct {
 	out  chan []event.Event
 	free chan []event.Event
+	idx  int       // index of the input in Config.Inputs; -1 for an EventSource
+	run  *inputRun // nil for an EventSource
 }
 
 func newStream() *stream {
-	return &stream{out: make(chan []event.Event, 4), free: make(chan []event.Event, 6)}
+	return &stream{out: make(chan []event.Event, 4), free: make(chan []event.Event, 6), idx: -1}
 }
 
 func (s *stream) get() []event.Event {
@@ -233,6 +243,9 @@ func (r *inputRun) read(ctx context.Context, st *stream) {
 	for {
 		ch, err := r.reader.Next()
 		if ch != nil {
+			if n := len(ch.Lines); n > 0 {
+				r.lastOff, r.lastLine = ch.Lines[n-1].Off, ch.Lines[n-1].N
+			}
 			for i := range ch.Lines {
 				if r.sniffing {
 					if !r.sniffLine(&ch.Lines[i]) {
@@ -353,7 +366,7 @@ func (r *inputRun) parseLine(ln *source.Line, batch []event.Event) []event.Event
 		r.reject(ln, err)
 		return batch
 	}
-	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N}
+	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N, Off: ln.Off}
 	r.stats.Events++
 	r.records++
 	n := int(ev.Count)

@@ -13,6 +13,11 @@ type ep[V any] struct {
 	start, last int64 // unix nanoseconds
 	smp         samples
 	v           V
+	// Live reports (see episodes.probe): whether this episode was reported
+	// while open, at which severity and event time.
+	rep    bool
+	repSev int
+	repAt  int64
 }
 
 // episodes keeps one open episode per entity key in a bounded Table and
@@ -32,7 +37,18 @@ type episodes[V any] struct {
 	gap      time.Duration
 	end      func(key string, e *ep[V], emit detect.Emit)
 	emit     detect.Emit // the current call's emit, for the Shed callback
+
+	// Live runs (probe): peek judges an open episode without closing it;
+	// dirty holds the keys touched since the last probe. Tracking starts
+	// at the first probe, so batch runs pay nothing.
+	peek  func(key string, e *ep[V]) (event.Alert, bool)
+	live  bool
+	dirty map[string]struct{}
 }
+
+// liveUpdate is how much event time must pass before an open episode that
+// was already reported is reported again (unless its severity rose).
+const liveUpdate = time.Minute
 
 func newEpisodes[V any](c common, end func(key string, e *ep[V], emit detect.Emit)) *episodes[V] {
 	es := &episodes[V]{gap: c.gap, end: end, pressure: max(1, c.max*9/10),
@@ -55,6 +71,9 @@ func (es *episodes[V]) touch(key []byte, t time.Time, emit detect.Emit) *ep[V] {
 		return nil
 	}
 	e, created := es.tab.UpsertBytes(key, t)
+	if es.live {
+		es.dirty[string(key)] = struct{}{}
+	}
 	return es.start(string(key), e, created, t, emit)
 }
 
@@ -65,6 +84,9 @@ func (es *episodes[V]) touchString(key string, t time.Time, emit detect.Emit) *e
 		return nil
 	}
 	e, created := es.tab.Upsert(key, t)
+	if es.live {
+		es.dirty[key] = struct{}{}
+	}
 	return es.start(key, e, created, t, emit)
 }
 
@@ -86,6 +108,41 @@ func (es *episodes[V]) start(key string, e *ep[V], created bool, t time.Time, em
 
 func (es *episodes[V]) advance(wm time.Time, emit detect.Emit) {
 	es.tab.Expire(wm, es.gap, func(key string, e *ep[V]) { es.end(key, e, emit) })
+}
+
+// probe reports the open episodes touched since the last probe whose
+// evidence is already enough for a finding (peek fires): the first time,
+// then again when the severity rises or liveUpdate of event time passed.
+// The findings carry Open = true; the episode's end reports it once more,
+// closed. Samples are copied, so the episode keeps collecting them.
+func (es *episodes[V]) probe(emit detect.Emit) {
+	if es.peek == nil {
+		return
+	}
+	if !es.live {
+		es.live, es.dirty = true, map[string]struct{}{}
+		return
+	}
+	for key := range es.dirty {
+		e := es.tab.Get(key)
+		if e == nil {
+			continue
+		}
+		saved := e.smp
+		saved.list = append([]event.Sample(nil), e.smp.list...)
+		a, ok := es.peek(key, e)
+		e.smp = saved
+		if !ok {
+			continue
+		}
+		if e.rep && a.Severity <= e.repSev && e.last-e.repAt < int64(liveUpdate) {
+			continue
+		}
+		e.rep, e.repSev, e.repAt = true, a.Severity, e.last
+		a.Open = true
+		emit(a)
+	}
+	clear(es.dirty)
 }
 
 func (es *episodes[V]) flush(emit detect.Emit) {

@@ -39,8 +39,16 @@ func (d *keyedEpisodes[V]) end(key string, e *ep[V], emit detect.Emit) {
 }
 
 func (d *keyedEpisodes[V]) Advance(t time.Time, emit detect.Emit) { d.eps.advance(t, emit) }
-func (d *keyedEpisodes[V]) Flush(emit detect.Emit)                { d.eps.flush(emit) }
-func (d *keyedEpisodes[V]) Stats() detect.Stats                   { return d.eps.stats() }
+
+// Probe reports open episodes whose evidence is complete (live runs).
+func (d *keyedEpisodes[V]) Probe(emit detect.Emit) {
+	if d.eps.peek == nil {
+		d.eps.peek = d.judge
+	}
+	d.eps.probe(emit)
+}
+func (d *keyedEpisodes[V]) Flush(emit detect.Emit) { d.eps.flush(emit) }
+func (d *keyedEpisodes[V]) Stats() detect.Stats    { return d.eps.stats() }
 
 func keyedSpec[V any](name, summary string, key detect.Key, kinds []event.Kind, actions []event.Action, tech []string,
 	gap detect.Param, extra []detect.Param, build func(d *keyedEpisodes[V], p detect.Params) error) detect.Spec {

@@ -183,8 +183,16 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 }
 
 func (d *sourceDetector) Advance(t time.Time, emit detect.Emit) { d.eps.advance(t, emit) }
-func (d *sourceDetector) Flush(emit detect.Emit)                { d.eps.flush(emit) }
-func (d *sourceDetector) Stats() detect.Stats                   { return d.eps.stats() }
+
+// Probe reports open episodes whose evidence is complete (live runs).
+func (d *sourceDetector) Probe(emit detect.Emit) {
+	if d.eps.peek == nil && d.judge != nil {
+		d.eps.peek = d.judge
+	}
+	d.eps.probe(emit)
+}
+func (d *sourceDetector) Flush(emit detect.Emit) { d.eps.flush(emit) }
+func (d *sourceDetector) Stats() detect.Stats    { return d.eps.stats() }
 
 func (d *sourceDetector) end(key string, e *ep[srcState], emit detect.Emit) {
 	if d.judge == nil {

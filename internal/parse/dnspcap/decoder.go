@@ -11,6 +11,7 @@ import (
 
 	"winnow/internal/event"
 	"winnow/internal/parse"
+	"winnow/internal/parse/packet"
 )
 
 // decoder is one capture's decoding state. Not safe for concurrent use.
@@ -24,6 +25,7 @@ type decoder struct {
 	maxTS int64 // newest packet time seen
 
 	m       msg
+	pkt     packet.Packet
 	scratch []byte
 
 	// Matching and reordering.

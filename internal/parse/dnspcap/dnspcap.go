@@ -33,18 +33,14 @@
 package dnspcap
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"winnow/internal/event"
 	"winnow/internal/parse"
+	"winnow/internal/parse/packet"
 )
 
 // Name is the format name (--input-format pcap).
@@ -104,85 +100,11 @@ func Format() parse.Format {
 	}
 }
 
-// Magic numbers.
-const (
-	magicMicros   = 0xa1b2c3d4
-	magicNanos    = 0xa1b23c4d
-	magicPcapNG   = 0x0a0d0d0a
-	pcapngByteOrd = 0x1a2b3c4d
-)
-
 // Magic reports whether head starts a pcap or pcapng file.
-func Magic(head []byte) bool {
-	if len(head) < 4 {
-		return false
-	}
-	le, be := binary.LittleEndian.Uint32(head), binary.BigEndian.Uint32(head)
-	switch {
-	case le == magicMicros || be == magicMicros || le == magicNanos || be == magicNanos:
-		return len(head) < 24 || pcapVersionOK(head)
-	case le == magicPcapNG:
-		if len(head) < 12 {
-			return true
-		}
-		bo := binary.LittleEndian.Uint32(head[8:])
-		return bo == pcapngByteOrd || bo == 0x4d3c2b1a
-	}
-	return false
-}
-
-func pcapVersionOK(h []byte) bool {
-	maj := binary.LittleEndian.Uint16(h[4:])
-	if binary.LittleEndian.Uint32(h) != magicMicros && binary.LittleEndian.Uint32(h) != magicNanos {
-		maj = binary.BigEndian.Uint16(h[4:])
-	}
-	return maj == 2
-}
-
-// packetReader is what pcapgo's two readers have in common.
-type packetReader interface {
-	ZeroCopyReadPacketData() ([]byte, ciInfo, error)
-}
-
-// ciInfo is the capture info the decoder uses.
-type ciInfo struct {
-	ts       int64
-	capLen   int
-	wireLen  int
-	linkType layers.LinkType
-}
-
-type pcapReader struct {
-	r *pcapgo.Reader
-	l layers.LinkType
-}
-
-func (p *pcapReader) ZeroCopyReadPacketData() ([]byte, ciInfo, error) {
-	d, ci, err := p.r.ZeroCopyReadPacketData()
-	return d, ciInfo{ts: ci.Timestamp.UnixNano(), capLen: ci.CaptureLength, wireLen: ci.Length, linkType: p.l}, err
-}
-
-type ngReader struct {
-	r *pcapgo.NgReader
-}
-
-func (p *ngReader) ZeroCopyReadPacketData() ([]byte, ciInfo, error) {
-	d, ci, err := p.r.ZeroCopyReadPacketData()
-	lt := p.r.LinkType()
-	if len(ci.AncillaryData) > 0 {
-		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-			lt = l
-		}
-	}
-	var ts int64
-	if !ci.Timestamp.IsZero() {
-		ts = ci.Timestamp.UnixNano()
-	}
-	return d, ciInfo{ts: ts, capLen: ci.CaptureLength, wireLen: ci.Length, linkType: lt}, err
-}
+func Magic(head []byte) bool { return packet.Magic(head) }
 
 // ErrNotCapture is returned for input that is not a pcap or pcapng file.
-var ErrNotCapture = errors.New("not a pcap or pcapng capture")
+var ErrNotCapture = packet.ErrNotCapture
 
 // NewDecoder returns a parse.Decoder with cfg.
 func NewDecoder(cfg Config) parse.Decoder {
@@ -194,38 +116,14 @@ func NewDecoder(cfg Config) parse.Decoder {
 	}
 }
 
-// openReader picks the reader by the file's magic.
-func openReader(r io.Reader) (packetReader, error) {
-	br, ok := r.(*bufio.Reader)
-	if !ok {
-		br = bufio.NewReaderSize(r, 64<<10)
-	}
-	head, err := br.Peek(4)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotCapture, err)
-	}
-	if binary.LittleEndian.Uint32(head) == magicPcapNG {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, fmt.Errorf("%w: pcapng: %v", ErrNotCapture, err)
-		}
-		return &ngReader{r: ng}, nil
-	}
-	pr, err := pcapgo.NewReader(br)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotCapture, err)
-	}
-	return &pcapReader{r: pr, l: pr.LinkType()}, nil
-}
-
 // run reads every packet.
 func (d *decoder) run(r io.Reader) error {
-	pr, err := openReader(r)
+	pr, err := packet.Open(r)
 	if err != nil {
 		return err
 	}
 	for {
-		data, ci, err := pr.ZeroCopyReadPacketData()
+		data, ci, err := pr.Next()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return d.flush()

@@ -33,9 +33,9 @@ func TestLinkLayers(t *testing.T) {
 		{"vlan", layers.LinkTypeEthernet, func(b []byte) []byte { return ether(b, 7) }, e4},
 		{"qinq", layers.LinkTypeEthernet, func(b []byte) []byte { return ether(b, 100, 7) }, e6},
 		{"linux sll", layers.LinkTypeLinuxSLL, sll, e4},
-		{"linux sll2", linkTypeSLL2, sll2, e6},
+		{"linux sll2", 276, sll2, e6},
 		{"raw ip", layers.LinkTypeRaw, func(b []byte) []byte { return b }, e4},
-		{"raw ipv6 (DLT 229)", linkTypeIPv6, func(b []byte) []byte { return b }, e6},
+		{"raw ipv6 (DLT 229)", 229, func(b []byte) []byte { return b }, e6},
 		{"bsd loopback", layers.LinkTypeNull, func(b []byte) []byte { return append([]byte{2, 0, 0, 0}, b...) }, e4},
 	}
 	for _, c := range cases {
