@@ -238,3 +238,32 @@ func (t *Table[V]) Restore(r *SnapshotReader, p uint8, c ValueCodec[V], fix func
 	}
 	return nil
 }
+
+// ShardState sets the instance's non-entity state to the encodings of ms,
+// in order (see Shard).
+func (w *SnapshotWriter) ShardState(ms ...codec.Marshaler) {
+	var e codec.Enc
+	for _, m := range ms {
+		m.MarshalState(&e)
+	}
+	w.Shard(e.Bytes())
+}
+
+// RestoreShard reads what ShardState wrote into us, in the same order,
+// once per blob of Shards: when the snapshot had another sharding, each
+// Unmarshaler is called once per former shard and merges what it reads
+// (a Doorkeeper ORs the bits).
+func (r *SnapshotReader) RestoreShard(us ...codec.Unmarshaler) error {
+	for _, b := range r.shards {
+		d := codec.NewDec(b)
+		for _, u := range us {
+			if err := u.UnmarshalState(d); err != nil {
+				return fmt.Errorf("cannot restore %s: %w", r.ds.Name, err)
+			}
+		}
+		if err := d.End(); err != nil {
+			return fmt.Errorf("cannot restore %s: %w", r.ds.Name, err)
+		}
+	}
+	return nil
+}
