@@ -572,7 +572,7 @@ func (c *compiler) enter(t reflect.Type) func() {
 func (c *compiler) array(t reflect.Type) (*plan, string, error) {
 	n := t.Len()
 	desc := fmt.Sprintf("[%d]", n)
-	if t.Elem().Kind() == reflect.Uint8 && !implementsAny(t.Elem()) {
+	if t.Elem() == byteType {
 		return &plan{
 			enc: func(e *Enc, v reflect.Value) {
 				e.Raw(v.Bytes())
@@ -606,15 +606,14 @@ func (c *compiler) array(t reflect.Type) (*plan, string, error) {
 	}, desc + ed, nil
 }
 
-func implementsAny(t reflect.Type) bool {
-	pt := reflect.PointerTo(t)
-	return pt.Implements(marshalerT) || pt.Implements(binMarshT) || t.Implements(binMarshT)
-}
+// byteType is the element type of the byte fast paths (named byte types
+// take the general path).
+var byteType = reflect.TypeFor[byte]()
 
 // Slices and maps encode their length plus one, so that nil (0) and empty
 // (1) stay distinct.
 func (c *compiler) slice(t reflect.Type) (*plan, string, error) {
-	if t.Elem().Kind() == reflect.Uint8 && !implementsAny(t.Elem()) {
+	if t.Elem() == byteType {
 		return &plan{
 			enc: func(e *Enc, v reflect.Value) {
 				if v.IsNil() {
