@@ -47,5 +47,5 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Errorf("only %d findings: the data does not exercise the detectors", n)
 	}
 	small := map[string]string{"max_entities": "4"}
-	detecttest.CheckSnapshot(t, enabledAuth(t, small), evs, detecttest.SnapshotOptions{Reshards: []detecttest.Reshard{{2, 2}}})
+	detecttest.CheckSnapshot(t, enabledAuth(t, small), evs, detecttest.SnapshotOptions{Reshards: []detecttest.Reshard{{From: 2, To: 2}}})
 }

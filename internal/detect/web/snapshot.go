@@ -153,10 +153,14 @@ func (d *userAgentDetector) Restore(r *detect.SnapshotReader) error { return d.e
 
 // Snapshot writes the open episodes and the sites' baselines
 // (detect.Snapshotter).
-func (d *floodDetector) Snapshot(w *detect.SnapshotWriter) error { return siteSnapshot(w, &d.sc, d.sites) }
+func (d *floodDetector) Snapshot(w *detect.SnapshotWriter) error {
+	return siteSnapshot(w, &d.sc, d.sites)
+}
 
 // Restore reads them back (detect.Snapshotter).
-func (d *floodDetector) Restore(r *detect.SnapshotReader) error { return siteRestore(r, &d.sc, d.sites) }
+func (d *floodDetector) Restore(r *detect.SnapshotReader) error {
+	return siteRestore(r, &d.sc, d.sites)
+}
 
 // Snapshot writes the open episodes and what each site serves
 // (detect.Snapshotter).
@@ -171,10 +175,14 @@ func (d *neverServedDetector) Restore(r *detect.SnapshotReader) error {
 
 // Snapshot writes the open episodes and the sites' user-agent mixes
 // (detect.Snapshotter).
-func (d *rareUADetector) Snapshot(w *detect.SnapshotWriter) error { return siteSnapshot(w, &d.sc, d.sites) }
+func (d *rareUADetector) Snapshot(w *detect.SnapshotWriter) error {
+	return siteSnapshot(w, &d.sc, d.sites)
+}
 
 // Restore reads them back (detect.Snapshotter).
-func (d *rareUADetector) Restore(r *detect.SnapshotReader) error { return siteRestore(r, &d.sc, d.sites) }
+func (d *rareUADetector) Restore(r *detect.SnapshotReader) error {
+	return siteRestore(r, &d.sc, d.sites)
+}
 
 // Snapshot writes the open episodes and the sites' missing-page baselines
 // (detect.Snapshotter).

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"math"
 	"reflect"
 	"slices"
@@ -304,6 +305,7 @@ var (
 	layouterT    = reflect.TypeFor[Layouter]()
 	binMarshT    = reflect.TypeFor[encoding.BinaryMarshaler]()
 	binUnmarshT  = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+	maphashSeedT = reflect.TypeFor[maphash.Seed]()
 )
 
 // Codec encodes and decodes values of T. It is immutable and safe for
@@ -413,6 +415,11 @@ func unexport(v reflect.Value) reflect.Value {
 func (c *compiler) compile(t reflect.Type) (*plan, string, error) {
 	if c.seen[t] {
 		return nil, "", fmt.Errorf("%w: %v is recursive", ErrUnsupported, t)
+	}
+	if t == maphashSeedT {
+		// Hashes made with it mean nothing in another process: state
+		// that holds hashes uses package stablehash.
+		return nil, "", fmt.Errorf("%w: %v is per process (use package stablehash)", ErrUnsupported, t)
 	}
 	pt := reflect.PointerTo(t)
 	if pt.Implements(marshalerT) && pt.Implements(unmarshalerT) {

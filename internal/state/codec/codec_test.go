@@ -5,6 +5,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"reflect"
@@ -157,6 +158,10 @@ func TestUnsupported(t *testing.T) {
 	type withIface struct{ x any }
 	type withChan struct{ c chan int }
 	type node struct{ next *node }
+	type seeded struct{ s maphash.Seed }
+	if _, err := For[seeded](); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("maphash seed: %v", err)
+	}
 	if _, err := For[withFunc](); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("func: %v", err)
 	}
