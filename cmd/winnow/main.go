@@ -70,6 +70,7 @@ Exit codes: 0 ran (findings or not), 1 --fail-on severity met,
 	root.AddCommand(newAnalyze(ex), newDemo(ex), newGenerate(), newDetectors(), newReplay(ex), newHunt(ex), newArchive(ex), newScore(ex))
 	root.AddCommand(newSeries(), newEval())
 	addLearnCommands(root, ex)
+	addBatchLearnCommands(root)
 	return root
 }
 

@@ -262,3 +262,4 @@ func (nopDet) Observe(*event.Event, Emit) {}
 func (nopDet) Advance(time.Time, Emit)    {}
 func (nopDet) Flush(Emit)                 {}
 func (nopDet) Stats() Stats               { return Stats{} }
+
