@@ -112,3 +112,69 @@ func (d *volume) Restore(r *detect.SnapshotReader) error {
 		return nil
 	})
 }
+
+var _ detect.Snapshotter = (*resolver)(nil)
+
+// Snapshot writes the shard's resolver candidates and recent questions
+// as shard state: the resolver detector is keyed by domain but tracks
+// addresses, so its state is the shard's, not an entity's
+// (detect.Snapshotter).
+func (d *resolver) Snapshot(w *detect.SnapshotWriter) error {
+	w.ShardState((*resolverShard)(d))
+	return nil
+}
+
+// Restore reads them back, merging the shards of another sharding
+// (detect.Snapshotter).
+func (d *resolver) Restore(r *detect.SnapshotReader) error {
+	return r.RestoreShard((*resolverShard)(d))
+}
+
+// resolverShard encodes a resolver detector's state.
+type resolverShard resolver
+
+// MarshalState writes the episodes, then the recent questions in order.
+func (s *resolverShard) MarshalState(e *codec.Enc) {
+	detect.EncodeTable(e, s.eps.tab, codec.MustFor[ep[resolverState]]())
+	ac := codec.MustFor[asked]()
+	live := 0
+	for _, k := range s.order[s.head:] {
+		if _, ok := s.recent[k]; ok {
+			live++
+		}
+	}
+	e.Uvarint(uint64(live))
+	for _, k := range s.order[s.head:] {
+		if a, ok := s.recent[k]; ok {
+			e.Uint64(k)
+			ac.Encode(e, &a)
+		}
+	}
+}
+
+// UnmarshalState merges saved state into the detector's.
+func (s *resolverShard) UnmarshalState(d *codec.Dec) error {
+	if err := detect.DecodeTable(d, s.eps.tab, codec.MustFor[ep[resolverState]]()); err != nil {
+		return err
+	}
+	ac := codec.MustFor[asked]()
+	n := d.Len(9)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		k := d.Uint64()
+		var a asked
+		if err := ac.Decode(d, &a); err != nil {
+			return err
+		}
+		if old, ok := s.recent[k]; ok {
+			if old.at < a.at {
+				s.recent[k] = a
+			}
+			continue
+		}
+		if len(s.recent) < s.maxNames {
+			s.recent[k] = a
+			s.order = append(s.order, k)
+		}
+	}
+	return d.Err()
+}

@@ -46,7 +46,7 @@ func TestSnapshotRestore(t *testing.T) {
 		}
 		en = append(en, detect.Enabled{Spec: s, Params: p})
 	}
-	if n := detecttest.CheckSnapshot(t, en, evs, detecttest.SnapshotOptions{ShardBound: map[string]bool{"dns.tunnel": true}}); n < 5 {
+	if n := detecttest.CheckSnapshot(t, en, evs, detecttest.SnapshotOptions{ShardBound: map[string]bool{"dns.tunnel": true, "dns.resolver": true}}); n < 5 {
 		t.Errorf("only %d findings: the data does not exercise the detectors", n)
 	}
 }
