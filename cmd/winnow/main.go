@@ -71,6 +71,7 @@ Exit codes: 0 ran (findings or not), 1 --fail-on severity met,
 	root.AddCommand(newSeries(), newEval())
 	root.AddCommand(newServe(ex), newConfig(ex))
 	addLearnCommands(root, ex)
+	addBatchLearnCommands(root)
 	return root
 }
 

@@ -162,12 +162,19 @@ type Stats struct {
 	// because the cap was near and they had not been seen before (see
 	// Doorkeeper): under a flood of one-off keys, the keys not tracked.
 	Deferred int64
+	// Limit names the parameter whose cap caused Shed or Deferred when it
+	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
+	Limit string
 }
 
 // Add sums two Stats.
 func (s Stats) Add(o Stats) Stats {
+	limit := s.Limit
+	if limit == "" {
+		limit = o.Limit
+	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred}
+		Deferred: s.Deferred + o.Deferred, Limit: limit}
 }
 
 // Param documents one tunable parameter and its default.

@@ -59,6 +59,9 @@ func (o Outcome) String() string {
 type Ref struct {
 	File string
 	Line int64
+	// Off is the uncompressed byte offset just past the line in its input
+	// (where a resumed run starts after it); 0 when not known.
+	Off int64
 }
 
 // Event is one typed record. Parsers fill it; detectors read it.

@@ -173,6 +173,10 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 	batch := st.get()
 	errStop := errors.New("stopped")
 	emit := func(ev *event.Event) error {
+		if r.skip > 0 { // taken by an earlier run (Resume)
+			r.skip--
+			return nil
+		}
 		batch = append(batch, *ev)
 		if len(batch) >= batchSize {
 			if !send(ctx, st.out, batch) {

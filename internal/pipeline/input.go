@@ -1,15 +1,18 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 
 	"winnow/internal/event"
 	"winnow/internal/parse"
+	"winnow/internal/parse/syslog"
 	"winnow/internal/source"
 )
 
@@ -77,6 +80,11 @@ type inputRun struct {
 	forced    bool // the format was forced (--input-format)
 
 	done atomic.Bool // reading is over (or never started): progress counts it whole
+
+	// Resumable runs: the offset and number of the last line read, and
+	// how many leading events of a binary input to skip.
+	lastOff, lastLine int64
+	skip              int64
 }
 
 // fail records why the input is not read: an error, or for an input
@@ -97,14 +105,17 @@ func (r *inputRun) stopped() bool { return r.stats.Err != nil || r.stats.Note !=
 
 // openInput opens the input and picks its format. Failures are recorded in
 // the stats (the run goes on with the other inputs).
-func (p *Pipeline) openInput(in source.Input) *inputRun {
+func (p *Pipeline) openInput(in source.Input, start Mark) *inputRun {
 	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != ""}
 	r.stats.Name = in.Name
 	binary, stdin := p.sniffBinary(r, in)
 	if binary {
+		r.skip = start.Events
 		return r
 	}
-	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine})
+	r.lastOff, r.lastLine = start.Offset, start.Line
+	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine,
+		Start: start.Offset, StartLine: start.Line, HoldPartial: p.cfg.Resume != nil})
 	if err != nil {
 		r.stats.Err = err
 		return r
@@ -149,14 +160,76 @@ func (p *Pipeline) openInput(in source.Input) *inputRun {
 		r.fail(fmt.Errorf("%s: %w", in.Name, err))
 		return r
 	}
-	r.use(fm)
+	r.use(fm, head)
 	return r
 }
 
-// use sets the input's format.
-func (r *inputRun) use(fm parse.Format) {
+// use sets the input's format; head is the sample it was chosen on.
+func (r *inputRun) use(fm parse.Format, head [][]byte) {
 	r.stats.Format = fm.Name
+	r.inferYear(head)
 	r.parser = fm.New(r.opts)
+}
+
+// inferYear sets the year of RFC 3164 timestamps (which have none) from
+// the input's first and last lines and its mtime, so that no event is
+// dated after the file was last written (syslog.InferYear), and warns when
+// that meant rolling back from the mtime's year. Only for uncompressed
+// regular files (the last line is read from the end) and when --year was
+// not given.
+func (r *inputRun) inferYear(head [][]byte) {
+	if r.opts.Year != 0 || r.opts.ModTime.IsZero() || r.in.Path == "" || r.in.Size <= 0 {
+		return
+	}
+	tail := lastLines(r.in.Path, r.in.Size)
+	for _, first := range head {
+		for i := len(tail) - 1; i >= 0; i-- {
+			year, rolled, ok := syslog.InferYear(first, tail[i], r.opts.ModTime, r.opts.Location)
+			if !ok {
+				continue
+			}
+			r.opts.Year = year
+			if rolled {
+				r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(
+					"%s: its RFC 3164 timestamps have no year; took %d for the first line so that the last (%s) is not after the file's modification time (%s); use --year to set it",
+					r.in.Name, year, firstField(tail[i], 15), r.opts.ModTime.Format("2006-01-02 15:04")))
+			}
+			return
+		}
+	}
+}
+
+// lastLines returns the non-empty lines in the last 16 KiB of an
+// uncompressed file (none for gzip or xz), last line last.
+func lastLines(path string, size int64) [][]byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var magic [6]byte
+	if n, _ := f.ReadAt(magic[:], 0); n >= 2 && (magic[0] == 0x1f && magic[1] == 0x8b || bytes.HasPrefix(magic[:n], []byte("\xfd7zXZ"))) {
+		return nil
+	}
+	off := max(size-16<<10, 0)
+	buf := make([]byte, size-off)
+	n, _ := f.ReadAt(buf, off)
+	buf = buf[:n]
+	if off > 0 { // drop the partial first line
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf = buf[i+1:]
+		}
+	}
+	var out [][]byte
+	for _, l := range bytes.FieldsFunc(buf, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		out = append(out, l)
+	}
+	return out
+}
+
+// firstField returns at most n leading bytes of b as printable text.
+func firstField(b []byte, n int) string {
+	return sanitize(b[:min(n, len(b))])
 }
 
 func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
@@ -178,10 +251,12 @@ func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
 type stream struct {
 	out  chan []event.Event
 	free chan []event.Event
+	idx  int       // index of the input in Config.Inputs; -1 for an EventSource
+	run  *inputRun // nil for an EventSource
 }
 
 func newStream() *stream {
-	return &stream{out: make(chan []event.Event, 4), free: make(chan []event.Event, 6)}
+	return &stream{out: make(chan []event.Event, 4), free: make(chan []event.Event, 6), idx: -1}
 }
 
 func (s *stream) get() []event.Event {
@@ -233,6 +308,9 @@ func (r *inputRun) read(ctx context.Context, st *stream) {
 	for {
 		ch, err := r.reader.Next()
 		if ch != nil {
+			if n := len(ch.Lines); n > 0 {
+				r.lastOff, r.lastLine = ch.Lines[n-1].Off, ch.Lines[n-1].N
+			}
 			for i := range ch.Lines {
 				if r.sniffing {
 					if !r.sniffLine(&ch.Lines[i]) {
@@ -308,7 +386,7 @@ func (r *inputRun) decide(add func(*source.Line) bool) bool {
 		r.fail(fmt.Errorf("%s: %w", r.in.Name, err))
 		return false
 	}
-	r.use(fm)
+	r.use(fm, samples)
 	for i := range held {
 		if !add(&held[i]) {
 			return false
@@ -353,7 +431,7 @@ func (r *inputRun) parseLine(ln *source.Line, batch []event.Event) []event.Event
 		r.reject(ln, err)
 		return batch
 	}
-	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N}
+	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N, Off: ln.Off}
 	r.stats.Events++
 	r.records++
 	n := int(ev.Count)

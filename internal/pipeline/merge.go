@@ -41,12 +41,14 @@ func (c *cursor) fill(ctx context.Context) bool {
 // order (a k-way merge by runs: it takes from the earliest stream every
 // event up to the next stream's head). Within one input, order is the
 // file's; small disorder is absorbed by the Runner's lateness.
-func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *Result, sink func([]event.Event) error) error {
+func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *Result, sink func([]event.Event) error, rs *resumer) error {
 	var cs []*cursor
 	for _, st := range streams {
 		c := &cursor{st: st}
 		if c.fill(ctx) {
 			cs = append(cs, c)
+		} else if rs != nil && ctx.Err() == nil {
+			rs.ended(st)
 		}
 	}
 	for len(cs) > 0 {
@@ -70,8 +72,19 @@ func merge(ctx context.Context, streams []*stream, runner *detect.Runner, res *R
 			}
 		}
 		c.pos = end
+		if rs != nil {
+			rs.took(c.st, run)
+		}
 		if !c.fill(ctx) {
 			cs = append(cs[:mi], cs[mi+1:]...)
+			if rs != nil && ctx.Err() == nil {
+				rs.ended(c.st)
+			}
+		}
+		if rs != nil {
+			if err := rs.maybe(cs); err != nil {
+				return err
+			}
 		}
 	}
 	return ctx.Err()

@@ -42,6 +42,8 @@ type Config struct {
 	// the detectors (the archive writer); the batch is borrowed for the
 	// call. An error stops the run.
 	Sink func([]event.Event) error
+	// Resume, when set, makes the run resumable: see Resume.
+	Resume *Resume
 }
 
 // InputStats describes what happened to one input.
@@ -62,6 +64,9 @@ type InputStats struct {
 	// fragments, tcp_gaps, unanswered, ...); nil for line inputs.
 	Detail map[string]int64
 	Err    error // why the input was not (fully) read; nil if it was
+	// Warnings are things the user should know about how the input was
+	// read (a guessed year, ...), one sentence each.
+	Warnings []string
 	// Note says why an input found in a directory (source.Input.Found)
 	// was skipped without being an error: it is not a log winnow reads
 	// (see ErrNotLog). "" when it was read.
@@ -157,20 +162,28 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rc := p.cfg.Resume; rc != nil && rc.Detect != nil {
+		if err := runner.Restore(rc.Detect); err != nil {
+			cancel()
+			_ = runner.Close()
+			return nil, fmt.Errorf("cannot restore the detectors' state: %w", err)
+		}
+	}
 	p.runs = make([]*inputRun, len(p.cfg.Inputs))
 	for i, in := range p.cfg.Inputs {
-		p.runs[i] = p.openInput(in)
+		p.runs[i] = p.openInput(in, p.cfg.Resume.start(i))
 	}
 	p.ready.Store(true)
 
 	var wg sync.WaitGroup
 	var streams []*stream
-	for _, r := range p.runs {
+	for i, r := range p.runs {
 		if r.stopped() {
 			r.done.Store(true)
 			continue
 		}
 		st := newStream()
+		st.idx, st.run = i, r
 		streams = append(streams, st)
 		wg.Add(1)
 		go func(r *inputRun) {
@@ -195,7 +208,14 @@ func (p *Pipeline) Run(ctx context.Context, emit detect.Emit) (*Result, error) {
 		}(i, src)
 	}
 	res := &Result{}
-	mergeErr := merge(ctx, streams, runner, res, p.cfg.Sink)
+	var rs *resumer
+	if p.cfg.Resume != nil {
+		rs = newResumer(p.cfg.Resume, runner, p.runs)
+	}
+	mergeErr := merge(ctx, streams, runner, res, p.cfg.Sink, rs)
+	if mergeErr == nil && rs != nil {
+		mergeErr = rs.checkpoint(true)
+	}
 	if mergeErr != nil {
 		cancel()
 	}

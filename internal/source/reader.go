@@ -42,6 +42,17 @@ func cutLine(line []byte, maxLine int) []byte {
 type Options struct {
 	MaxLine   int // longest line kept, bytes; longer lines are cut to MaxLine (head and tail, see CutTail) and counted (default 1 MiB)
 	ChunkSize int // target bytes per chunk (default 1 MiB)
+	// Start resumes reading at an uncompressed byte offset (a Line.Off
+	// saved by an earlier run) and StartLine numbers the lines before it,
+	// so line numbers go on from there. A plain file is seeked; a
+	// compressed one is decompressed from its start and the first Start
+	// bytes dropped. Standard input cannot start past 0.
+	Start, StartLine int64
+	// HoldPartial leaves a last line without terminator undelivered — the
+	// writer of a live log may be in the middle of it — so that its bytes
+	// stay unconsumed and a later run reads it whole. Compressed inputs,
+	// which are complete, deliver it anyway.
+	HoldPartial bool
 }
 
 func (o Options) withDefaults() Options {
@@ -58,6 +69,9 @@ func (o Options) withDefaults() Options {
 type Line struct {
 	B []byte // the line without its terminator (\n, \r\n or lone \r); immutable, never rewritten
 	N int64  // 1-based line number in the input
+	// Off is the uncompressed byte offset just past the line's
+	// terminator: where a later run resumes after it (Options.Start).
+	Off int64
 }
 
 // Chunk is a batch of consecutive lines. Its memory is freshly allocated per chunk and
@@ -95,6 +109,7 @@ type Reader struct {
 	src  io.Reader    // decompressed bytes
 
 	lineNo   int64  // lines produced so far (delivered or queued)
+	off      int64  // uncompressed offset of pending's first byte (of the next byte when none)
 	pending  []byte // start of a line not yet terminated, in the previous buffer
 	skipping bool   // dropping the middle of a line cut at MaxLine
 	cutHead  []byte // while skipping: the cut line's head (fresh memory, cap MaxLine)
@@ -194,7 +209,46 @@ func Open(in Input, stdin io.Reader, o Options) (*Reader, error) {
 	default:
 		r.src = br
 	}
+	if o.Start > 0 {
+		if err := r.start(br, o.Start, o.StartLine); err != nil {
+			r.closeFile()
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// start skips to offset (see Options.Start).
+func (r *Reader) start(br *bufio.Reader, offset, line int64) error {
+	var prev [1]byte
+	switch {
+	case r.file == nil:
+		return fmt.Errorf("cannot resume %s at byte %d: standard input cannot be resumed", r.in.Name, offset)
+	case r.gz == nil && !r.xz:
+		if _, err := r.file.ReadAt(prev[:], offset-1); err != nil {
+			return fmt.Errorf("cannot resume %s at byte %d: %w", r.in.Name, offset, pathErr(err))
+		}
+		if _, err := r.file.Seek(offset, io.SeekStart); err != nil {
+			return fmt.Errorf("cannot resume %s at byte %d: %w", r.in.Name, offset, pathErr(err))
+		}
+		br.Reset(r.cnt)
+		r.cnt.n.Store(offset)
+	default:
+		buf := make([]byte, 64<<10)
+		for left := offset; left > 0; {
+			m, err := r.src.Read(buf[:min(left, int64(len(buf)))])
+			if m > 0 {
+				prev[0] = buf[m-1]
+				left -= int64(m)
+			}
+			if err != nil && (left > 0 || err != io.EOF) {
+				return fmt.Errorf("cannot resume %s at byte %d: %w", r.in.Name, offset, pathErr(noEOF(err)))
+			}
+		}
+	}
+	r.off, r.lineNo = offset, line
+	r.afterCR = prev[0] == '\r' // the saved line ended in "\r": a "\n" may follow
+	return nil
 }
 
 func (r *Reader) closeFile() error {
@@ -347,6 +401,8 @@ func (r *Reader) fill() (queued, bool) {
 		r.pending = nil
 		n = r.read(buf, n)
 		data := buf[:n]
+		base := r.off // offset of data[0]
+		r.off = base + int64(n)
 		pos := 0
 		if r.afterCR && n > 0 {
 			r.afterCR = false
@@ -359,26 +415,27 @@ func (r *Reader) fill() (queued, bool) {
 			switch {
 			case t >= 0:
 				r.keepEnd(data[pos : pos+t])
-				r.emitCut(&lines, &q)
-				pos = r.endTerm(data, pos+t)
+				end := r.endTerm(data, pos+t)
+				r.emitCut(&lines, &q, base+int64(end))
+				pos = end
 			case r.rerr == nil:
 				r.keepEnd(data[pos:])
 				continue // nothing in buf is referenced: reuse it
 			default:
 				r.keepEnd(data[pos:])
-				if r.rerr == io.EOF { // the last line, without terminator
-					r.emitCut(&lines, &q)
+				if r.rerr == io.EOF && !r.holdPartial() { // the last line, without terminator
+					r.emitCut(&lines, &q, base+int64(n))
 				}
 				r.skipping, r.cutHead, r.cutEnd = false, nil, nil
 				pos = n
 			}
 		}
-		pos = r.split(data, pos, &lines, &q)
+		pos = r.split(data, pos, base, &lines, &q)
 		tail := data[pos:]
 		switch {
 		case r.rerr == io.EOF:
-			if len(tail) > 0 { // a last line without terminator
-				r.emit(tail, &lines, &q)
+			if len(tail) > 0 && !r.holdPartial() { // a last line without terminator
+				r.emit(tail, &lines, &q, base+int64(n))
 			}
 		case r.rerr != nil:
 			// A line cut by the failure is not a complete line: drop it.
@@ -392,6 +449,7 @@ func (r *Reader) fill() (queued, bool) {
 			r.skipping = true
 		default:
 			r.pending = tail
+			r.off = base + int64(pos)
 		}
 		if len(lines) > 0 {
 			q.c = &Chunk{Lines: make([]Line, len(lines))}
@@ -490,7 +548,7 @@ func (r *Reader) endTerm(data []byte, t int) int {
 // search ('\n', '\r', binary bytes): the next position of each is kept and
 // searched again only once passed, so a file without '\r' costs one
 // vectorised IndexByte pass over the whole buffer for '\r' and no more.
-func (r *Reader) split(data []byte, pos int, lines *[]Line, q *queued) int {
+func (r *Reader) split(data []byte, pos int, base int64, lines *[]Line, q *queued) int {
 	n := len(data)
 	nextLF := indexFrom(data, pos, '\n')
 	nextCR := indexFrom(data, pos, '\r')
@@ -513,8 +571,8 @@ func (r *Reader) split(data []byte, pos int, lines *[]Line, q *queued) int {
 			q.binary++
 		}
 		r.lineNo++
-		ls = append(ls, Line{B: b, N: r.lineNo})
 		pos = r.endTerm(data, t)
+		ls = append(ls, Line{B: b, N: r.lineNo, Off: base + int64(pos)})
 		if nextLF < pos {
 			nextLF = indexFrom(data, pos, '\n')
 		}
@@ -544,7 +602,7 @@ func (r *Reader) keepEnd(b []byte) {
 }
 
 // emitCut appends the line being cut (head and end) and ends skipping.
-func (r *Reader) emitCut(lines *[]Line, q *queued) {
+func (r *Reader) emitCut(lines *[]Line, q *queued, off int64) {
 	b := append(r.cutHead, r.cutEnd...)
 	r.skipping, r.cutHead, r.cutEnd = false, nil, nil
 	q.truncated++
@@ -553,11 +611,14 @@ func (r *Reader) emitCut(lines *[]Line, q *queued) {
 		q.binary++
 	}
 	r.lineNo++
-	*lines = append(*lines, Line{B: b, N: r.lineNo})
+	*lines = append(*lines, Line{B: b, N: r.lineNo, Off: off})
 }
 
+// holdPartial says a last line without terminator stays undelivered.
+func (r *Reader) holdPartial() bool { return r.o.HoldPartial && r.gz == nil && !r.xz }
+
 // emit appends b (no terminator in it) as a line, cut at MaxLine.
-func (r *Reader) emit(b []byte, lines *[]Line, q *queued) {
+func (r *Reader) emit(b []byte, lines *[]Line, q *queued, off int64) {
 	if len(b) > r.o.MaxLine {
 		b = cutLine(b, r.o.MaxLine)
 		q.truncated++
@@ -567,7 +628,7 @@ func (r *Reader) emit(b []byte, lines *[]Line, q *queued) {
 		q.binary++
 	}
 	r.lineNo++
-	*lines = append(*lines, Line{B: b, N: r.lineNo})
+	*lines = append(*lines, Line{B: b, N: r.lineNo, Off: off})
 }
 
 // indexFrom is the index of the first c in b[pos:] (as an index into b), or

@@ -53,6 +53,7 @@ func csicPart(file string, i int, bad bool) string {
 type csicItem struct {
 	h   []uint64
 	c   []Class
+	g   []uint8
 	bad bool
 }
 
@@ -85,21 +86,14 @@ func trainCSIC(t testing.TB) csicResult {
 			case "train":
 				tr.Add(set.name, int64(i), tok, set.bad)
 			case "val":
-				val = append(val, item{append([]uint64(nil), tok.Hashes...), append([]Class(nil), tok.Classes...), set.bad})
+				val = append(val, item{append([]uint64(nil), tok.Hashes...), append([]Class(nil), tok.Classes...), append([]uint8(nil), tok.Groups...), set.bad})
 			default:
-				test = append(test, item{append([]uint64(nil), tok.Hashes...), append([]Class(nil), tok.Classes...), set.bad})
+				test = append(test, item{append([]uint64(nil), tok.Hashes...), append([]Class(nil), tok.Classes...), append([]uint8(nil), tok.Groups...), set.bad})
 			}
 		}
 	}
 	for _, it := range val {
-		tr.val = append(tr.val, valItem{off: len(tr.hashPool), n: len(it.h), bad: it.bad})
-		tr.hashPool = append(tr.hashPool, it.h...)
-		tr.clsPool = append(tr.clsPool, it.c...)
-		if it.bad {
-			tr.valN[1]++
-		} else {
-			tr.valN[0]++
-		}
+		tr.addValidation(&Tokens{Hashes: it.h, Classes: it.c, Groups: it.g}, it.bad)
 	}
 	rep, err := tr.Finish(DefaultCosts)
 	if err != nil {
@@ -107,7 +101,7 @@ func trainCSIC(t testing.TB) csicResult {
 	}
 	res := csicResult{model: tr.Model, report: rep, val: val, test: test}
 	for _, it := range test {
-		res.testScores = append(res.testScores, tr.Model.Score(&Tokens{Hashes: it.h, Classes: it.c}))
+		res.testScores = append(res.testScores, tr.Model.Score(&Tokens{Hashes: it.h, Classes: it.c, Groups: it.g}))
 		res.testBad = append(res.testBad, it.bad)
 	}
 	return res

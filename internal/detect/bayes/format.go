@@ -58,7 +58,7 @@ var magic = [4]byte{'W', 'N', 'M', 'B'}
 // Tokeniser versions, per kind: bump when a tokeniser changes the tokens it
 // produces, so old models are rejected rather than silently mis-scored.
 const (
-	httpTokeniser = 1
+	httpTokeniser = 2
 	authTokeniser = 1
 	dnsTokeniser  = 1
 )

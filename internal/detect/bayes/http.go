@@ -34,12 +34,15 @@ const (
 	HTTPAgent                      // user-agent product: "mozilla/5.0", "sqlmap/1.4"
 	HTTPAgentWord                  // a word of the user agent
 	HTTPPathShape                  // shape of the whole decoded path: "/a9/a/a.a"
+	HTTPParamChar                  // parameter name and a character class or symbol of its value, with a count for repeats: "email∋@2"
+	HTTPParamGram                  // parameter name and a bigram of its value's classes (a, A, 9, é, symbols; ^ and $ at the ends): "dni:9A"
+	HTTPPayload                    // a payload class found in a decoded value: "sql", "xss", "traversal", ...
 	httpClasses
 )
 
 var httpClassNames = [...]string{"", "method", "method+resource", "segment", "segment-shape", "path", "extension",
 	"param", "resource+param", "param-list", "value-shape", "value-length", "value", "word", "symbols", "trigram",
-	"encoding", "agent", "agent-word", "path-shape"}
+	"encoding", "agent", "agent-word", "path-shape", "param-char", "param-gram", "payload"}
 
 // HTTPRequest is what the HTTP tokeniser reads: a request as sent (path,
 // query and body still percent-encoded). Access-log events give no body;
@@ -110,16 +113,28 @@ func (t *Tokens) HTTP(r *HTTPRequest) {
 		if formBody(r.ContentType, r.Body) {
 			t.params(r.Body, np)
 		} else {
+			t.group = uint8(np + 1)
 			t.value(bodyName, r.Body)
 		}
 	}
+	t.group = 0
 	if len(t.names) > maxNamesList {
 		t.names = t.names[:maxNamesList]
 	}
+	t.group = groupResource
 	t.addB(HTTPNames, t.names)
-
+	t.group = 0
 	t.agent(r.UserAgent)
 }
+
+// Token groups of an HTTP request (see Tokens.Groups and Model.Score): the
+// context (0: method, directory segments, user agent), each parameter
+// (1..maxParams; a body that is not a form after them), and the resource
+// (the last path segment, the whole path and its shape, the extension, the
+// method with the resource, the parameter names, encoding oddities). A
+// request for an unknown resource under known directories is judged on
+// the resource, not outvoted by its directories.
+const groupResource = maxGroups - 1
 
 // agent adds the user-agent tokens, from a cache when the agent is the
 // previous request's (and the text is not wanted).
@@ -152,13 +167,9 @@ func (t *Tokens) path(method, rawPath string) {
 	t.buf = decode(t.buf[:0], t.raw, false)
 	t.buf2 = lowerASCII(t.buf2[:0], t.buf)
 	lpath := t.buf2
-	if len(lpath) > 0 {
-		t.addB(HTTPPath, lpath)
-		var sh [2 * maxShape]byte
-		t.addB(HTTPPathShape, appendShapeN(sh[:0], lpath, 2*maxShape-1))
-	}
 	var res []byte // last segment (the resource); "name/" for a directory
 	resStart := -1
+	var sh [maxShape + 1]byte
 	for i := 0; i < len(lpath); {
 		if lpath[i] == '/' {
 			i++
@@ -168,12 +179,23 @@ func (t *Tokens) path(method, rawPath string) {
 		for j < len(lpath) && lpath[j] != '/' {
 			j++
 		}
-		seg := lpath[i:j]
-		res, resStart = seg, i
-		t.addB(HTTPSegment, seg)
-		var sh [maxShape + 1]byte
-		t.addB(HTTPSegShape, appendShape(sh[:0], seg))
+		if res != nil { // the previous segment was a directory
+			t.addB(HTTPSegment, res)
+			t.addB(HTTPSegShape, appendShape(sh[:0], res))
+		}
+		res, resStart = lpath[i:j], i
 		i = j
+	}
+	t.group = groupResource
+	defer func() { t.group = 0 }()
+	if len(lpath) > 0 {
+		t.addB(HTTPPath, lpath)
+		var psh [2 * maxShape]byte
+		t.addB(HTTPPathShape, appendShapeN(psh[:0], lpath, 2*maxShape-1))
+	}
+	if res != nil {
+		t.addB(HTTPSegment, res)
+		t.addB(HTTPSegShape, appendShape(sh[:0], res))
 	}
 	if resStart >= 0 && lpath[len(lpath)-1] == '/' {
 		res = lpath[resStart:]
@@ -220,6 +242,7 @@ func (t *Tokens) params(q []byte, np int) int {
 			continue
 		}
 		np++
+		t.group = uint8(np)
 		rawName, rawVal, hasVal := bytes.Cut(kv, []byte("="))
 		t.encodingOddities(kv)
 		t.buf = decode(t.buf[:0], rawName, true)
@@ -257,6 +280,8 @@ func (t *Tokens) paramValue(name, val []byte) {
 	if len(val) <= maxExact && !hasDigit(val) {
 		t.addBB(HTTPValue, name, '=', val)
 	}
+	t.valueProfile(name, val)
+	t.payloads(val)
 	t.valueParts(val)
 }
 
@@ -423,4 +448,26 @@ func (t *Tokens) ParamValue(name, value string) {
 	t.raw = append(t.raw[:0], value...)
 	t.buf = decode(t.buf[:0], t.raw, true)
 	t.paramValue([]byte(name), t.buf)
+}
+
+// identityStrength multiplies the prior's strength for token classes that
+// name instances rather than structure (see classStrength): such a token
+// needs about identityStrength·Strength items before its own counts
+// outweigh its class's prior.
+const identityStrength = 50.0
+
+// classStrength is the factor on Params.Strength for a token class.
+// Classes whose tokens name instances — the words and exact values of
+// parameters, which are people's names, addresses and passwords — carry
+// evidence only once seen in many items: a name that happened to occur in
+// a few attacks of the training set says nothing about the next request
+// that carries it, and a model that trusts it memorises its training
+// traffic instead of learning what attacks look like. The character
+// trigrams of values count as such (they spell names too); a word like
+// "select" seen in hundreds of attacks still speaks.
+func classStrength(k Kind, c Class) float64 {
+	if k == KindHTTP && (c == HTTPWord || c == HTTPValue || c == HTTPGram) {
+		return identityStrength
+	}
+	return 1
 }

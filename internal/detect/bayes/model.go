@@ -316,7 +316,7 @@ func (m *Model) prob(c counts, x, G, B float64) float64 {
 			pw = bf / (bf + gf)
 		}
 	}
-	s := m.Params.Strength
+	s := m.Params.Strength * classStrength(m.Kind, c.class)
 	return (s*x + n*pw) / (s + n)
 }
 
@@ -345,11 +345,24 @@ func (tb *table) lookup(h uint64) (*entry, bool) {
 }
 
 // Score combines the tokens' evidence into a 0–1 score (1 = bad).
+//
+// Tokens are combined per group (see Tokens.Groups: the item as a whole,
+// and each HTTP parameter on its own) and the score is the highest
+// group's: an item is as bad as its worst part. Evidence does not cancel
+// across parts — the many ordinary parameters of a form do not outvote
+// the one that carries an injection — and within a part, good and bad
+// clues are weighed against each other as SpamBayes does. Items with one
+// group (auth, DNS, tokens rebuilt without groups) get Fisher's score
+// over all their tokens.
 func (m *Model) Score(t *Tokens) float64 {
 	m.Compile()
 	tb := m.table
-	var sumLnF, sumLn1F float64
-	n := 0
+	grouped := len(t.Groups) == len(t.Hashes)
+	if t.sums == nil {
+		t.sums = new([maxGroups]groupSum)
+	}
+	sums := t.sums
+	used := 0 // highest group index seen + 1
 	for i, h := range t.Hashes {
 		e, ok := tb.lookup(h)
 		if !ok {
@@ -358,11 +371,35 @@ func (m *Model) Score(t *Tokens) float64 {
 		if e.skip() {
 			continue
 		}
-		sumLnF += float64(e.lnf)
-		sumLn1F += float64(e.ln1f)
-		n++
+		g := 0
+		if grouped {
+			g = int(t.Groups[i])
+		}
+		s := &sums[g]
+		s.lnf += float64(e.lnf)
+		s.ln1f += float64(e.ln1f)
+		s.n++
+		used = max(used, g+1)
 	}
-	return combine(sumLnF, sumLn1F, n)
+	if used == 0 {
+		return 0.5
+	}
+	best := -1.0
+	for g := 0; g < used; g++ {
+		if s := &sums[g]; s.n > 0 {
+			best = max(best, combine(s.lnf, s.ln1f, s.n))
+			*s = groupSum{}
+		}
+	}
+	return best
+}
+
+// maxGroups bounds the groups of an item (Tokens.Groups is a uint8).
+const maxGroups = 256
+
+type groupSum struct {
+	lnf, ln1f float64
+	n         int
 }
 
 // combine is Fisher's method on both tails (see Model).

@@ -31,8 +31,16 @@ type Tokens struct {
 	Hashes  []uint64
 	Classes []Class
 	Text    []string // parallel to Hashes when Verbose
+	// Groups, parallel to Hashes, says which part of the item a token
+	// describes: 0 the item as a whole, 1.. one parameter each (HTTP).
+	// Empty when the item was not tokenised by this Tokens (a caller that
+	// builds Tokens from stored hashes may leave it so: all tokens are
+	// then one group).
+	Groups  []uint8
 	Verbose bool
-	Dropped int // tokens beyond MaxTokens
+	group   uint8                // the group of the tokens being added
+	sums    *[maxGroups]groupSum // Score's per-group sums (zero between calls)
+	Dropped int                  // tokens beyond MaxTokens
 
 	keys []uint64 // dedupe set: open addressing, a slot is live when gens[i] == gen
 	gens []uint32
@@ -60,6 +68,8 @@ func NewTokens() *Tokens {
 func (t *Tokens) Reset() {
 	t.Hashes = t.Hashes[:0]
 	t.Classes = t.Classes[:0]
+	t.Groups = t.Groups[:0]
+	t.group = 0
 	t.Text = t.Text[:0]
 	t.Dropped = 0
 	t.gen++
@@ -67,6 +77,15 @@ func (t *Tokens) Reset() {
 		clear(t.gens)
 		t.gen = 1
 	}
+}
+
+// groups returns Groups, or all zeros when Groups does not match Hashes
+// (for storing a copy that Score reads the same way).
+func (t *Tokens) groups() []uint8 {
+	if len(t.Groups) == len(t.Hashes) {
+		return t.Groups
+	}
+	return make([]uint8, len(t.Hashes))
 }
 
 // Len is the number of distinct tokens.
@@ -125,12 +144,18 @@ func (t *Tokens) add(c Class, h uint64, text func() string) {
 	if t.collect != nil {
 		t.collect.hashes = append(t.collect.hashes, h)
 		t.collect.classes = append(t.collect.classes, c)
+		t.collect.groups = append(t.collect.groups, t.group)
 	}
 	t.addFinished(c, h, text)
 }
 
-// addFinished records a finished hash.
+// addFinished records a finished hash in the current group.
 func (t *Tokens) addFinished(c Class, h uint64, text func() string) {
+	t.addGrouped(c, h, t.group, text)
+}
+
+// addGrouped records a finished hash in group g.
+func (t *Tokens) addGrouped(c Class, h uint64, g uint8, text func() string) {
 	if 2*len(t.Hashes) >= len(t.keys) {
 		t.grow()
 	}
@@ -149,6 +174,7 @@ func (t *Tokens) addFinished(c Class, h uint64, text func() string) {
 	t.gens[i], t.keys[i] = t.gen, h
 	t.Hashes = append(t.Hashes, h)
 	t.Classes = append(t.Classes, c)
+	t.Groups = append(t.Groups, g)
 	if t.Verbose {
 		t.Text = append(t.Text, text())
 	}
@@ -160,6 +186,7 @@ type cached struct {
 	res       []byte // the resource (path entries)
 	hashes    []uint64
 	classes   []Class
+	groups    []uint8
 	ok        bool
 }
 
@@ -173,13 +200,13 @@ const pathSlots = 256
 // replay adds a cached token list.
 func (t *Tokens) replay(c *cached) {
 	for i, h := range c.hashes {
-		t.addFinished(c.classes[i], h, nil)
+		t.addGrouped(c.classes[i], h, c.groups[i], nil)
 	}
 }
 
 // startCollect begins recording into c under key (and key2).
 func (t *Tokens) startCollect(c *cached, key, key2 string) {
-	c.hashes, c.classes, c.ok = c.hashes[:0], c.classes[:0], false
+	c.hashes, c.classes, c.groups, c.ok = c.hashes[:0], c.classes[:0], c.groups[:0], false
 	if t.Verbose || len(key)+len(key2) > maxCachedKey {
 		return
 	}

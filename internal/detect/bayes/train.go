@@ -61,10 +61,11 @@ type Trainer struct {
 	valN     [2]int
 	hashPool []uint64
 	clsPool  []Class
+	grpPool  []uint8
 }
 
 type valItem struct {
-	off, n int // into hashPool / clsPool
+	off, n int // into hashPool / clsPool / grpPool
 	bad    bool
 }
 
@@ -83,10 +84,7 @@ func (tr *Trainer) Add(source string, index int64, t *Tokens, bad bool) {
 		b = 1
 	}
 	if tr.Split.Validation(source, index) {
-		tr.val = append(tr.val, valItem{off: len(tr.hashPool), n: len(t.Hashes), bad: bad})
-		tr.hashPool = append(tr.hashPool, t.Hashes...)
-		tr.clsPool = append(tr.clsPool, t.Classes...)
-		tr.valN[b]++
+		tr.addValidation(t, bad)
 		return
 	}
 	tr.trainN[b]++
@@ -103,6 +101,19 @@ func (tr *Trainer) Add(source string, index int64, t *Tokens, bad bool) {
 				tr.text[h] = t.Text[i]
 			}
 		}
+	}
+}
+
+// addValidation keeps a copy of t's tokens in the validation split.
+func (tr *Trainer) addValidation(t *Tokens, bad bool) {
+	tr.val = append(tr.val, valItem{off: len(tr.hashPool), n: len(t.Hashes), bad: bad})
+	tr.hashPool = append(tr.hashPool, t.Hashes...)
+	tr.clsPool = append(tr.clsPool, t.Classes...)
+	tr.grpPool = append(tr.grpPool, t.groups()...)
+	if bad {
+		tr.valN[1]++
+	} else {
+		tr.valN[0]++
 	}
 }
 
@@ -151,6 +162,7 @@ func (tr *Trainer) Finish(k eval.Costs) (*Report, error) {
 	for _, v := range tr.val {
 		t.Hashes = tr.hashPool[v.off : v.off+v.n]
 		t.Classes = tr.clsPool[v.off : v.off+v.n]
+		t.Groups = tr.grpPool[v.off : v.off+v.n]
 		r.Scores = append(r.Scores, m.Score(t))
 		r.Labels = append(r.Labels, v.bad)
 	}

@@ -246,6 +246,9 @@ func (d *clientDetector) Flush(emit detect.Emit) {
 func (d *clientDetector) Stats() detect.Stats {
 	s := d.clients.Stats()
 	s.Deferred += d.skipped
+	if d.skipped > 0 && s.Shed == 0 {
+		s.Limit = "max_sites" // windows of sites beyond the cap were not scored
+	}
 	return s
 }
 

@@ -336,6 +336,9 @@ type seriesDetector struct {
 	spare []*Ensemble // ensembles of removed entities, for reuse
 	fac   *Factory
 	door  *detect.Doorkeeper // admission of new addresses (second sighting)
+	// deferred counts first sightings left out while the table was near
+	// its cap (the ones a larger max_entities would have tracked).
+	deferred int64
 	// last caches the entry of the last string key (valid until the table
 	// next removes entries: Advance and Flush clear it).
 	last    *entitySeries
@@ -429,6 +432,12 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 		// of one-off sources costs no table entry (nor evicts the sources
 		// that keep acting); an address's first event is not counted.
 		if d.tab.GetBytes(kb) == nil && !d.door.Admit(kb, ev.Time) {
+			// A first sighting is left out by design; it is only worth
+			// reporting (Stats.Deferred) when the table is near its cap,
+			// where the doorkeeper is what keeps a flood out.
+			if d.tab.Len() >= d.tab.Cap()*9/10 {
+				d.deferred++
+			}
 			return
 		}
 		st, created = d.tab.UpsertBytes(kb, ev.Time)
@@ -699,9 +708,7 @@ func (d *seriesDetector) Flush(emit detect.Emit) {
 
 func (d *seriesDetector) Stats() detect.Stats {
 	st := d.tab.Stats()
-	if d.door != nil {
-		st.Deferred = d.door.Deferred()
-	}
+	st.Deferred = d.deferred
 	return st
 }
 
