@@ -48,6 +48,62 @@ func addBatchLearnCommands(root *cobra.Command) {
 	l := learnCommand(root)
 	l.Short = "Learn models: streaming learners over CSV (hst, vfdt), batch learners over the archive or CSV (forest, tree)"
 	l.AddCommand(newLearnForest(false), newLearnForest(true))
+	for _, c := range l.Commands() {
+		if c.Name() == "vfdt" {
+			archiveVFDT(c)
+		}
+	}
+}
+
+// archiveVFDT teaches 'learn vfdt' (CSV) to train on archive windows too:
+// with --archive the tree learns entity behaviour vectors in event-time
+// order and is saved with -o, reloaded with --model and updated by
+// analyst labels (--labels, --feedback-only).
+func archiveVFDT(cmd *cobra.Command) {
+	var o learn.VFDTOptions
+	finish := archiveDataFlags(cmd, &o.Archive)
+	f := cmd.Flags()
+	f.StringVar(&o.Model, "model", "", "with --archive: a saved tree to update (new windows, analyst labels) instead of starting empty")
+	f.BoolVar(&o.FeedbackOnly, "feedback-only", false, "with --model: learn only the windows --labels cover")
+	f.StringVarP(&o.Out, "output", "o", "", "with --archive: write the tree to this model file (apply it with 'analyze --model')")
+	f.StringVar(&o.Site, "site", defaultSite(), "site name recorded in the model")
+	f.Float64Var(&o.CostFP, "cost-fp", 1, "cost of alerting on a good window (threshold choice)")
+	f.Float64Var(&o.CostFN, "cost-fn", 1, "cost of missing a bad window")
+	cmd.Use = "vfdt (--data FILE.csv --label COL | --archive DIR) [flags]"
+	cmd.Example += `
+  winnow learn vfdt --archive arch/ --key source.ip -o ssh-vfdt.wnm
+  winnow learn vfdt --archive arch/ --model ssh-vfdt.wnm --labels verdicts.csv --feedback-only -o ssh-vfdt.wnm`
+	csvRun := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if o.Archive.Dir == "" {
+			return csvRun(c, args)
+		}
+		if err := finish(); err != nil {
+			return err
+		}
+		var err error
+		cfg := o.Config
+		if cfg.GracePeriod, err = f.GetInt("grace"); err != nil {
+			return err
+		}
+		if cfg.Delta, err = f.GetFloat64("delta"); err != nil {
+			return err
+		}
+		if cfg.Tau, err = f.GetFloat64("tau"); err != nil {
+			return err
+		}
+		if cfg.Leaf, err = f.GetString("leaf"); err != nil {
+			return err
+		}
+		cfg.SplitPoints = 10
+		o.Config = cfg
+		if o.Format, err = f.GetString("format"); err != nil {
+			return err
+		}
+		o.Stdout, o.Stderr, o.Version = os.Stdout, os.Stderr, version
+		o.Archive.Location = time.Local
+		return usage(learn.VFDT(c.Context(), o))
+	}
 }
 
 // archiveDataFlags binds the flags that select labelled entity windows

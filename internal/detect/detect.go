@@ -228,6 +228,20 @@ func NewParams(s *Spec, overrides map[string]string) (Params, error) {
 	return p, nil
 }
 
+// Equal reports whether p and q are the same spec's parameters with the
+// same values.
+func (p Params) Equal(q Params) bool {
+	if p.spec != q.spec || len(p.values) != len(q.values) {
+		return false
+	}
+	for k, v := range p.values {
+		if w, ok := q.values[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
 func (p Params) raw(name string) string {
 	v, ok := p.values[name]
 	if !ok {

@@ -262,4 +262,3 @@ func (nopDet) Observe(*event.Event, Emit) {}
 func (nopDet) Advance(time.Time, Emit)    {}
 func (nopDet) Flush(Emit)                 {}
 func (nopDet) Stats() Stats               { return Stats{} }
-

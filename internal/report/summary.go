@@ -48,6 +48,9 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Note != "" {
 		fmt.Fprintf(w, "winnow: note: %s\n", in.Note)
 	}
+	for _, m := range in.Warnings {
+		fmt.Fprintf(w, "winnow: warning: %s\n", m)
+	}
 	var notes []string
 	if in.Malformed > 0 {
 		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))

@@ -2,13 +2,13 @@ package dns
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
+	"winnow/internal/stablehash"
 )
 
 // dns.resolver: identifies the resolvers in a capture that sees both sides
@@ -62,7 +62,6 @@ type resolver struct {
 	minReasks  int
 	minClients int
 	maxNames   int
-	seed       maphash.Seed
 	recent     map[uint64]asked
 	order      []uint64 // keys of recent in insertion order (expiry)
 	head       int
@@ -79,7 +78,7 @@ func newResolver(p detect.Params) (detect.Detector, error) {
 		return nil, err
 	}
 	d := &resolver{window: int64(ds[0]), minReasks: ns[0], minClients: ns[1], maxNames: ns[3],
-		seed: maphash.MakeSeed(), recent: map[uint64]asked{}}
+		recent: map[uint64]asked{}}
 	d.eps = newEpisodes(ns[2], ds[1], func(string, *ep[resolverState], detect.Emit) {})
 	return d, nil
 }
@@ -91,12 +90,7 @@ func (d *resolver) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	t := ev.Time.UnixNano()
 	d.expire(t)
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	h.WriteString(x.Name)
-	h.WriteByte(0)
-	h.WriteString(x.QType)
-	k := h.Sum64()
+	k := stablehash.Sum64(stablehash.String(x.Name), x.QType)
 	if prev, ok := d.recent[k]; ok && prev.server == ev.SrcIP && prev.client != ev.SrcIP && t-prev.at <= d.window {
 		d.reask(ev, prev.client, emit)
 	}

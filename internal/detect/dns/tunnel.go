@@ -2,7 +2,6 @@ package dns
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
+	"winnow/internal/stablehash"
 )
 
 // dns.tunnel: per registered domain, traffic whose names carry encoded
@@ -74,7 +74,6 @@ type tunnel struct {
 	thr     float64
 	samples int
 	allow   map[string]bool
-	seed    maphash.Seed
 	mix     map[string]int64 // query types seen by this shard (the network's mix)
 	mixN    int64
 }
@@ -93,7 +92,7 @@ func newTunnel(p detect.Params) (detect.Detector, error) {
 		return nil, err
 	}
 	d := &tunnel{m: sharedModel(), thr: thr, samples: ns[1], allow: allowSet(strings.Join(p.Strings("allow"), ",")),
-		seed: maphash.MakeSeed(), mix: map[string]int64{}}
+		mix: map[string]int64{}}
 	d.eps = newEpisodes(ns[0], ds[0], d.end)
 	return d, nil
 }
@@ -136,7 +135,7 @@ func (d *tunnel) Observe(ev *event.Event, emit detect.Emit) {
 			s.rare++
 		}
 	}
-	h := maphash.String(d.seed, x.Name)
+	h := stablehash.String(x.Name)
 	if s.distinct == nil {
 		s.distinct = hyperloglog.New14()
 	}

@@ -39,7 +39,15 @@ type Compiled struct {
 	Spec      vector.Spec
 	Threshold float64
 	Algo      string // "random forest", "CART tree", "Hoeffding tree"
+	Family    string // rule family: "forest" or "vfdt"
 	Source    string // the model file (for findings)
+}
+
+func (c *Compiled) family() string {
+	if c.Family == "" {
+		return "forest"
+	}
+	return c.Family
 }
 
 // ForestModel adapts a learn/forest model.
@@ -80,14 +88,14 @@ func KeyName(k detect.Key) string {
 	return "none"
 }
 
-// Spec returns the detector "forest.<key>" applying c.
+// Spec returns the detector "forest.<key>" (or "vfdt.<key>") applying c.
 func Spec(c *Compiled) detect.Spec {
 	kinds := c.Spec.Kinds
 	if len(kinds) == 0 {
 		kinds = []event.Kind{event.KindAuth, event.KindSyslog, event.KindService, event.KindHTTP, event.KindDNS}
 	}
 	return detect.Spec{
-		Name: "forest." + KeyName(c.Spec.Key),
+		Name: c.family() + "." + KeyName(c.Spec.Key),
 		Summary: fmt.Sprintf("compiled %s (%s) scoring %s behaviour over %s windows (threshold %.3f)",
 			c.Algo, c.Source, c.Spec.Key, c.Spec.Window, c.Threshold),
 		Key:   c.Spec.Key,
@@ -145,7 +153,7 @@ func newDetector(c *Compiled, p detect.Params) (detect.Detector, error) {
 		return nil, err
 	}
 	if d.top < 0 || samples < 0 || !(d.threshold >= 0 && d.threshold <= 1) {
-		return nil, fmt.Errorf("detector forest.%s: top_features ≥ 0, samples ≥ 0 and threshold in [0, 1] are required", KeyName(c.Spec.Key))
+		return nil, fmt.Errorf("detector %s.%s: top_features ≥ 0, samples ≥ 0 and threshold in [0, 1] are required", c.family(), KeyName(c.Spec.Key))
 	}
 	if d.gap, err = p.PositiveDuration("episode_gap"); err != nil {
 		return nil, err
@@ -274,7 +282,7 @@ func Finding(c *Compiled, w *vector.Window, s, threshold float64, top int) event
 		sev = event.SeverityHigh
 	}
 	a := event.Alert{
-		Rule: "forest." + KeyName(key),
+		Rule: c.family() + "." + KeyName(key),
 		Description: fmt.Sprintf("%s scores %s's behaviour over %d events in %s %.2f (threshold %.2f): %s",
 			c.Algo, ent, w.Events, c.Spec.Window, s, threshold, why),
 		Entity: ent, Start: w.First, End: w.Last, Severity: sev, Score: s,

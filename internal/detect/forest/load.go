@@ -2,8 +2,10 @@ package forest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
+	"winnow/internal/detect/vfdt"
 	"winnow/internal/learn/forest"
 	"winnow/internal/learn/vector"
 	"winnow/internal/modelfile"
@@ -23,7 +25,7 @@ func Load(path, site string, strict bool) (*Compiled, []string, error) {
 	spec, err := vector.ParseSchema(h.Schema)
 	if err != nil {
 		if strings.HasPrefix(h.Schema, "csv/") {
-			return nil, nil, fmt.Errorf("cannot apply model %s: it was trained on CSV columns (%s), not on event behaviour; score CSV files with 'winnow learn forest --model'", path, h.Schema)
+			return nil, nil, fmt.Errorf("cannot apply model %s: it was trained on CSV columns (%s), not on event behaviour; evaluate CSV models with 'winnow learn forest --test'", path, h.Schema)
 		}
 		return nil, nil, fmt.Errorf("cannot apply model %s: %w: %v", path, modelfile.ErrVersion, err)
 	}
@@ -46,6 +48,22 @@ func Load(path, site string, strict bool) (*Compiled, []string, error) {
 		c.Algo = "random forest"
 		if len(f.Trees) == 1 {
 			c.Algo = "CART tree"
+		}
+	case vfdt.ModelType:
+		warn, err = h.Check(modelfile.Expect{Type: vfdt.ModelType, TypeVersion: vfdt.PayloadVersion, Site: site, StrictSite: strict})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot apply model %s: %w", path, err)
+		}
+		t, err := vfdt.Decode(payload)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot apply model %s: %w", path, err)
+		}
+		if len(t.Attrs()) != vector.NumFeatures {
+			return nil, nil, fmt.Errorf("cannot apply model %s: %w: %d features, want %d", path, modelfile.ErrFormat, len(t.Attrs()), vector.NumFeatures)
+		}
+		c.Model, c.Threshold, c.Algo, c.Family = VFDTModel{T: t}, 0.5, "Hoeffding tree", "vfdt"
+		if th, err := strconv.ParseFloat(h.Meta["threshold"], 64); err == nil && th >= 0 && th <= 1 {
+			c.Threshold = th
 		}
 	default:
 		return nil, nil, fmt.Errorf("cannot apply model %s: %w: a %q model is not a behaviour model", path, modelfile.ErrType, h.Type)

@@ -2,7 +2,6 @@ package outlier
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"net/netip"
 	"sort"
@@ -330,7 +329,6 @@ type seriesDetector struct {
 	tab   *detect.Table[entitySeries]
 	queue []due // minutes to close, in (nearly) time order
 	qhead int
-	seed  maphash.Seed
 	emit  detect.Emit
 	kbuf  [16]byte
 	spare []*Ensemble // ensembles of removed entities, for reuse
@@ -347,7 +345,7 @@ type seriesDetector struct {
 }
 
 func newSeriesDetector(m metric, o seriesOpts) *seriesDetector {
-	d := &seriesDetector{m: m, o: o, seed: maphash.MakeSeed()}
+	d := &seriesDetector{m: m, o: o}
 	d.fac, _ = NewFactory(o.cfg) // validated by readSeriesOpts
 	if m.key == detect.KeySourceIP {
 		d.door = detect.NewDoorkeeper(20, time.Hour)
@@ -464,7 +462,7 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	if d.m.distinct != nil {
 		if st.dist == nil {
-			st.dist = series.NewDistinct(d.seed)
+			st.dist = series.NewDistinct(0)
 		}
 		st.dist.AddString(item)
 	} else {

@@ -70,6 +70,7 @@ type windowSet struct {
 	family   []int    // per row: index into families (bad rows); -1 for good rows
 	families []string // family names: the finding rules / label files that made rows bad
 	windows  []*vector.Window
+	analyst  []bool // per row: labelled by an analyst (label file, feedback)
 	events   int64
 	labelled int // label records read
 	skipped  []error
@@ -156,7 +157,8 @@ func loadWindows(ctx context.Context, a ArchiveData) (*windowSet, error) {
 	ws.data = &forest.Dataset{Attrs: vectorAttrs(), Classes: []string{"good", "bad"}}
 	famIdx := map[string]int{}
 	for _, win := range ws.windows {
-		bad, fam, _ := ls.of(win.Entity, win.First, win.Last)
+		bad, fam, byAnalyst := ls.of(win.Entity, win.First, win.Last)
+		ws.analyst = append(ws.analyst, byAnalyst)
 		y, fi := 0, -1
 		if bad {
 			y = 1

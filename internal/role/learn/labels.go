@@ -45,9 +45,9 @@ func overlaps(l label, start, end time.Time) bool {
 	return true
 }
 
-// of returns the window's label: bad, its family, and whether any label
-// applies (false: unlabelled, treated as good).
-func (s *labelSet) of(entity string, start, end time.Time) (bad bool, family string, ok bool) {
+// of returns the window's label: bad, its family, and whether an analyst
+// said so (unlabelled windows are good).
+func (s *labelSet) of(entity string, start, end time.Time) (bad bool, family string, analyst bool) {
 	for _, l := range s.analyst[entity] {
 		if overlaps(l, start, end) {
 			return l.bad, l.family, true
@@ -55,7 +55,7 @@ func (s *labelSet) of(entity string, start, end time.Time) (bad bool, family str
 	}
 	for _, l := range s.findings[entity] {
 		if overlaps(l, start, end) {
-			return true, l.family, true
+			return true, l.family, false
 		}
 	}
 	return false, "", false

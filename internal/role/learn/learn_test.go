@@ -207,3 +207,77 @@ func TestForestScanners(t *testing.T) {
 		t.Errorf("%d of %d benign clients flagged, want ≤ 1 %%", fp, len(clients))
 	}
 }
+
+// TestVFDTFeedback: a Hoeffding tree learns the archive's windows in
+// event-time order, is saved, reloaded and taught an analyst's verdicts;
+// the updated tree follows them.
+func TestVFDTFeedback(t *testing.T) {
+	first, second := halves(t, testdata.File(t, "auth-logs/secrepo/auth.log"))
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch}}, first)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "v.wnm")
+	var out bytes.Buffer
+	o := VFDTOptions{Archive: ArchiveData{Dir: arch}, Out: model, Site: "test", Format: "json", Stdout: &out, Stderr: io.Discard}
+	if err := VFDT(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var rep VFDTReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("prequential accuracy %.4f AUC %.4f over %d windows (%d bad); threshold %.3f", rep.Accuracy, rep.AUC, rep.Learned, rep.Bad, rep.Threshold)
+	if rep.AUC < 0.95 || rep.Accuracy < 0.95 {
+		t.Errorf("prequential accuracy %.4f AUC %.4f, want ≥ 0.95", rep.Accuracy, rep.AUC)
+	}
+	docs := analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{model}, Site: "test"}, second)
+	rules := entities(docs, "auth.brute_force", "auth.invalid_user_enumeration")
+	learned := entities(docs, "vfdt.source_ip")
+	found := 0
+	for e := range rules {
+		if learned[e] {
+			found++
+		}
+	}
+	t.Logf("second half: Hoeffding tree flags %d sources, %d of the rules' %d", len(learned), found, len(rules))
+	if float64(found) < 0.9*float64(len(rules)) {
+		t.Errorf("Hoeffding tree finds %d of %d rule-flagged sources, want ≥ 90 %%", found, len(rules))
+	}
+	// The analyst says every source is good (a contrived verdict, so the
+	// change is certain): the updated tree must stop flagging them.
+	var labels bytes.Buffer
+	for e := range rules {
+		labels.WriteString(e + ",good\n")
+	}
+	lf := filepath.Join(dir, "verdicts.csv")
+	if err := os.WriteFile(lf, labels.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	updated := filepath.Join(dir, "v2.wnm")
+	arch2 := filepath.Join(t.TempDir(), "arch2")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch2}}, second)
+	{
+		o2 := VFDTOptions{Archive: ArchiveData{Dir: arch2, LabelFiles: []string{lf}}, Model: model, FeedbackOnly: true,
+			Out: updated, Site: "test", Stdout: io.Discard, Stderr: io.Discard}
+		if err := VFDT(context.Background(), o2); err != nil {
+			t.Fatal(err)
+		}
+		model = updated
+	}
+	after := entities(analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{updated}, Site: "test"}, second), "vfdt.source_ip")
+	still := 0
+	for e := range rules {
+		if after[e] {
+			still++
+		}
+	}
+	t.Logf("after feedback: %d of the %d sources still flagged", still, len(rules))
+	if still > len(rules)/10 {
+		t.Errorf("%d sources marked good are still flagged after feedback", still)
+	}
+	// A model is refused when its features differ from the request.
+	o3 := VFDTOptions{Archive: ArchiveData{Dir: arch2, Window: 3600e9}, Model: updated, Stdout: io.Discard, Stderr: io.Discard}
+	if err := VFDT(context.Background(), o3); err == nil || !strings.Contains(err.Error(), "features") {
+		t.Errorf("another window accepted: %v", err)
+	}
+}
