@@ -23,7 +23,7 @@ type Key uint8
 // Keys.
 const (
 	KeyNone     Key = iota
-	KeySourceIP     // event.SrcIP
+	KeySourceIP     // event.SrcIP, or event.SrcHost when the record names the source by host name
 	KeyUser         // event.User (the account attempted or acted as)
 	KeyHost         // event.Host (the machine that logged)
 	KeySite         // event.HTTP.Site, or event.Host when the log names no site
@@ -64,6 +64,9 @@ func KeyValue(k Key, ev *event.Event) (string, bool) {
 	case KeySourceIP:
 		if ev.SrcIP.IsValid() {
 			return ev.SrcIP.String(), true
+		}
+		if ev.SrcHost != "" {
+			return ev.SrcHost, true
 		}
 	case KeyUser:
 		if ev.User != "" {
