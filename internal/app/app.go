@@ -15,12 +15,14 @@ import (
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
+	hostdetect "winnow/internal/detect/host"
 	"winnow/internal/detect/hst"
 	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
+	"winnow/internal/parse/audit"
 	"winnow/internal/parse/authlog"
 	"winnow/internal/parse/capture"
 	"winnow/internal/parse/dnslog"
@@ -53,6 +55,7 @@ func NewRegistry() *detect.Registry {
 	web.Register(r)
 	hst.Register(r)
 	netdetect.Register(r)
+	hostdetect.Register(r)
 	return r
 }
 
@@ -61,6 +64,7 @@ func NewFormats() *parse.Formats {
 	f := &parse.Formats{}
 	f.Add(authlog.Format())
 	f.Add(capture.Format()) // binary: checked by magic before any text sniffing (DNS and flows)
+	f.Add(audit.Format())   // audit.log: a byte stream grouped per event serial, found by magic too
 	for _, fm := range dnslog.Formats() {
 		f.Add(fm)
 	}

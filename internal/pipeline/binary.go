@@ -187,7 +187,11 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 		return nil
 	}
 	ds, err := r.decode(r.raw.src, r.in.Name, o, emit)
-	r.stats.Records = ds.Records
+	if ds.Lines {
+		r.stats.Lines = ds.Records // a text stream decoded as a whole (audit logs)
+	} else {
+		r.stats.Records = ds.Records
+	}
 	r.stats.Events = ds.Events
 	r.stats.Malformed = ds.Malformed
 	r.stats.Skipped = ds.Skipped

@@ -334,11 +334,14 @@ func (r *Receiver) serveConn(c net.Conn) {
 	var buf []byte
 	flush := func() bool {
 		ok := r.deliver(recs, true)
-		recs, buf = nil, nil
+		recs = nil
+		// The rest of the arena is still unused: later messages go there
+		// (the delivered ones are never written again).
+		buf = buf[len(buf):]
 		return ok
 	}
 	for {
-		if buf == nil {
+		if cap(buf)-len(buf) < min(r.o.MaxLine, 4096) {
 			buf = make([]byte, 0, arena)
 		}
 		before := len(buf)
@@ -358,7 +361,7 @@ func (r *Receiver) serveConn(c net.Conn) {
 			buf = out
 			msg := buf[start:len(buf):len(buf)]
 			recs = append(recs, source.Record{B: msg})
-			if len(recs) >= r.o.BatchSize || len(buf) >= arena-r.o.MaxLine/4 || f.br.Buffered() == 0 {
+			if len(recs) >= r.o.BatchSize || f.br.Buffered() == 0 {
 				if !flush() {
 					return
 				}
