@@ -47,7 +47,7 @@ type Options struct {
 	MaxLine     int           // longest message kept (default 64 KiB)
 	MaxConns    int           // concurrent connections (default 4096)
 	IdleTimeout time.Duration // close a connection silent this long (default 5m)
-	Queue       int           // batches buffered for the consumer (default 256)
+	Queue       int           // batches buffered for the consumer (default 32): more absorbs bursts, less keeps latency low under overload
 	BatchSize   int           // messages per batch (default 512)
 	Samples     int           // malformed frames kept as samples (default 5)
 }
@@ -90,7 +90,7 @@ func Listen(o Options) (*Receiver, error) {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	if o.Queue <= 0 {
-		o.Queue = 256
+		o.Queue = 32
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
