@@ -211,13 +211,10 @@ engine: {heartbeat: 100ms, timezone: UTC}
 			if _, err := c.Write(buf[:mark]); err != nil {
 				b.Fatal(err)
 			}
-			j := mark
-			for k := 0; k < 2; k++ { // the 20th frame: "LEN SP MSG"
-				sp := bytes.IndexByte(buf[j:], ' ')
-				l, _ := strconv.Atoi(string(buf[j : j+sp]))
-				j += sp + 1 + l
-				break
-			}
+			// the 20th frame: "LEN SP MSG"
+			sp := bytes.IndexByte(buf[mark:], ' ')
+			l, _ := strconv.Atoi(string(buf[mark : mark+sp]))
+			j := mark + sp + 1 + l
 			if _, err := c.Write(buf[mark:j]); err != nil {
 				b.Fatal(err)
 			}
