@@ -20,8 +20,9 @@ func archiveFlags(cmd *cobra.Command, o *app.ArchiveOptions) {
 	f.StringSliceVar(&o.KnownGood, "known-good", nil, "known-good indicator lists (addresses, ranges, domains, NSRL hashes) for --keep unknown")
 	f.StringSliceVar(&o.IOCs, "iocs", nil, "known-bad indicator lists (addresses, CIDR ranges, domains, URLs, hashes) matched live (ioc.match)")
 	var age, size string
-	f.StringVar(&age, "retain-age", "", "after the run, delete archive hours older than this (e.g. 720h, 30d)")
-	f.StringVar(&size, "retain-size", "", "after the run, delete the oldest archive hours beyond this size (e.g. 50GB)")
+	f.StringVar(&age, "retain-age", "", "after the run, delete archive files older than this (e.g. 720h, 30d; see --retain-basis)")
+	f.StringVar(&size, "retain-size", "", "after the run, delete the files with the oldest records beyond this size (e.g. 50GB)")
+	f.StringVar(&o.RetainBasis, "retain-basis", "archived", "what --retain-age measures: archived (when the data was archived) or event (record time)")
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
 		var err error
@@ -184,13 +185,23 @@ Exit codes: 0 ran, 2 usage or input error (or corrupt archive files, which are s
 }
 
 func newArchive(ex *exit) *cobra.Command {
-	cmd := &cobra.Command{Use: "archive", Short: "Maintain a winnow archive (retention)"}
+	cmd := &cobra.Command{Use: "archive", Short: "Maintain a winnow archive (retention, compaction)"}
 	var o app.PruneOptions
 	var age, size string
 	prune := &cobra.Command{
-		Use:   "prune --archive DIR [--max-age 30d] [--max-size 50GB]",
-		Short: "Delete the oldest hours of an archive by age and total size",
-		Args:  cobra.NoArgs,
+		Use:   "prune --archive DIR [--max-age 30d] [--max-size 50GB] [--age-basis archived|event] [--dry-run]",
+		Short: "Delete the oldest files of an archive by age and total size, listing each",
+		Long: `Prune deletes archive files older than --max-age, then the files with the
+oldest records until the archive fits --max-size, and lists every file it
+removes. Age is measured from when the data was archived (--age-basis
+archived, the default: importing years-old logs does not make them
+prunable at once) or from the newest record time in the file
+(--age-basis event). --dry-run lists what would go and removes nothing.
+
+Exit codes: 0 done, 2 usage error, no archive, or the archive is in use.`,
+		Example: `  winnow archive prune --archive /var/lib/winnow --max-age 90d --dry-run
+  winnow archive prune --archive arch --max-age 30d --age-basis event --max-size 50GB`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if o.MaxAge, err = parseAge(age); err != nil {
@@ -207,8 +218,35 @@ func newArchive(ex *exit) *cobra.Command {
 	}
 	f := prune.Flags()
 	f.StringVar(&o.Archive, "archive", "", "the archive directory (required)")
-	f.StringVar(&age, "max-age", "", "delete hours older than this (event time vs now), e.g. 30d")
-	f.StringVar(&size, "max-size", "", "delete the oldest hours beyond this total size, e.g. 50GB")
+	f.StringVar(&age, "max-age", "", "delete files older than this (see --age-basis), e.g. 30d")
+	f.StringVar(&size, "max-size", "", "then delete the files with the oldest records beyond this total size, e.g. 50GB")
+	f.StringVar(&o.AgeBasis, "age-basis", "archived", "what --max-age measures: archived (when the data was archived) or event (record time)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "list what would be removed and remove nothing")
 	cmd.AddCommand(prune)
+
+	var co app.CompactOptions
+	compact := &cobra.Command{
+		Use:   "compact --archive DIR",
+		Short: "Merge the small files of each partition into one (analyze does it for the days it wrote)",
+		Long: `Compact merges the small files of each day partition into one file sorted
+by time (and moves the hour partitions of older winnow versions into day
+partitions). It is crash safe, and replay and hunt read the same records
+before and after. analyze --archive compacts the partitions it wrote at
+the end of each run; run this after upgrading or when a run said its
+compaction was postponed.
+
+Exit codes: 0 done, 2 usage error, no archive, the archive is in use, or
+unreadable files (left as they are).`,
+		Example: `  winnow archive compact --archive /var/lib/winnow`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			co.Stdout, co.Version = os.Stdout, version
+			code, err := app.Compact(co)
+			ex.code = code
+			return err
+		},
+	}
+	compact.Flags().StringVar(&co.Archive, "archive", "", "the archive directory (required)")
+	cmd.AddCommand(compact)
 	return cmd
 }

@@ -85,6 +85,8 @@ func newGenerateDNS() *cobra.Command {
 	f.IntVar(&o.Queries, "queries", 0, "approximate number of queries (0 = a natural 2 hours for 30 clients)")
 	f.Int64Var(&o.Seed, "seed", 1, "random seed")
 	f.IntVar(&o.Clients, "clients", 0, "benign clients (default 30)")
+	f.BoolVar(&o.Upstream, "upstream", false, "also capture the resolver's own queries upstream (a sensor on both sides of the resolver)")
+	f.IntVar(&o.Tunnels, "tunnels", 0, "hosts running a DNS tunnel (default 1)")
 	f.StringVar(&start, "start", "", "first timestamp, RFC 3339 (default 2026-03-02T08:00:00Z)")
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 2h)")
 	return cmd

@@ -29,7 +29,8 @@ func addLearnCommands(root *cobra.Command, ex *exit) {
 // modelFlag binds analyze's --model.
 func modelFlag(cmd *cobra.Command, o *app.AnalyzeOptions) {
 	cmd.Flags().StringArrayVar(&o.Models, "model", nil,
-		"run a trained Bayesian filter (from 'winnow train') as detector bayes.<kind>; repeatable, one model per kind")
+		"apply a model: a Bayesian filter from 'winnow train' (detector bayes.<kind>) or a compiled behaviour model from 'winnow learn forest|tree' (detector forest.<key>); repeatable")
+	cmd.Flags().StringVar(&o.Site, "site", defaultSite(), "this site's name: a compiled model trained at another site is applied with a warning")
 }
 
 func newTrain(ex *exit) *cobra.Command {

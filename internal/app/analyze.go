@@ -41,6 +41,9 @@ type AnalyzeOptions struct {
 
 	// Models are --model files: Bayesian filters run as detectors bayes.<kind>.
 	Models []string
+	// Site names this installation: a compiled model trained at another
+	// site is applied with a warning ("" = do not compare).
+	Site string
 
 	ArchiveOptions
 
@@ -137,7 +140,7 @@ func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config,
 	if err != nil {
 		return pipeline.Config{}, UsageError{err}
 	}
-	if err := registerModels(reg, o.Models); err != nil {
+	if err := registerModels(reg, o.Models, o.Site, o.Stderr); err != nil {
 		return pipeline.Config{}, UsageError{err}
 	}
 	enabled, err := SelectDetectors(reg, o.Only, o.Disable, o.Set)

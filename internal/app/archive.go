@@ -1,13 +1,18 @@
 package app
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"winnow/internal/archive"
@@ -18,6 +23,7 @@ import (
 	"winnow/internal/event"
 	"winnow/internal/pipeline"
 	"winnow/internal/report"
+	"winnow/internal/source"
 	"winnow/internal/textsafe"
 )
 
@@ -28,7 +34,10 @@ type ArchiveOptions struct {
 	KnownGood []string      // known-good indicator lists (addresses, ranges, domains, NSRL hashes)
 	IOCs      []string      // known-bad indicator lists matched live (detector ioc.match)
 	RetainAge time.Duration // after the run, prune partitions older than this (0: keep)
-	RetainMax int64         // after the run, prune oldest hours beyond this many bytes (0: no cap)
+	RetainMax int64         // after the run, prune the oldest records beyond this many bytes (0: no cap)
+	// RetainBasis is what RetainAge measures: archive.AgeArchived
+	// (default: when the data was archived) or archive.AgeEvent.
+	RetainBasis string
 }
 
 // registry returns the detector registry with the indicator detector
@@ -101,12 +110,71 @@ func (o *AnalyzeOptions) openArchive(cfg *pipeline.Config, version string) (*arc
 	default:
 		return nil, usagef("--keep %q: want all or unknown", a.Keep)
 	}
+	opt.Compact = true
 	w, err := archive.NewWriter(opt)
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", a.Archive, err)
 	}
+	// Every input is identified (content fingerprint, file identity) so
+	// that what the archive already holds of it is not stored again: the
+	// detectors still read the whole input, the archive receives only
+	// the events of lines it does not have.
+	for _, in := range cfg.Inputs {
+		var src archive.Source
+		if in.Name == source.StdinName {
+			br := bufio.NewReaderSize(cfg.Stdin, stdinPeek)
+			peek, _ := br.Peek(stdinPeek)
+			src = identify(source.Input{Name: in.Name}, bytes.NewReader(peek))
+			cfg.Stdin = br
+		} else {
+			src = identify(in, nil)
+		}
+		w.Track(src)
+	}
 	cfg.Sink = w.Write
 	return &archiveRun{w: w, opt: a}, nil
+}
+
+// stdinPeek is how much of standard input is looked at (and kept for the
+// pipeline) to fingerprint it.
+const stdinPeek = 256 << 10
+
+// identify reads the head of an input's content (decompressed, lines as
+// the pipeline reads them) and its file identity. An input that cannot
+// be read yields an empty head: it is then archived whole, and its error
+// is reported by the pipeline.
+func identify(in source.Input, stdin io.Reader) archive.Source {
+	src := archive.Source{Name: in.Name}
+	if in.Path != "" || in.Name != source.StdinName {
+		p := in.Path
+		if p == "" {
+			p = in.Name
+		}
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				src.Dev, src.Ino = uint64(st.Dev), st.Ino
+			}
+		}
+	}
+	rd, err := source.Open(in, stdin, source.Options{ChunkSize: 64 << 10})
+	if err != nil {
+		return src
+	}
+	defer rd.Close()
+	head := make([]byte, 0, archive.FingerprintBytes)
+	for len(head) < archive.FingerprintBytes {
+		ch, err := rd.Next()
+		if ch != nil {
+			for _, ln := range ch.Lines {
+				head = append(append(head, ln.B...), '\n')
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	src.Head = head[:min(len(head), archive.FingerprintBytes)]
+	return src
 }
 
 // knownGood drops an event whose source address (or DNS name) is on a
@@ -126,10 +194,52 @@ func knownGood(set *ioc.Set) func(*event.Event) bool {
 // finish writes the findings, commits everything, applies retention and
 // reports on stderr.
 func (r *archiveRun) finish(alerts []event.Alert, stderr io.Writer, quiet bool) error {
-	if err := r.w.Close(alerts); err != nil {
+	err := r.w.Close(alerts)
+	st := r.w.Stats()
+	say := func(format string, args ...any) {
+		if !quiet {
+			fmt.Fprintf(stderr, "winnow: archive: "+format+"\n", args...)
+		}
+	}
+	for _, rb := range st.Recovered.RolledBack {
+		say("removed the %d files (%d records) of run %s, which never finished (killed or failed): this run replaces them",
+			rb.Files, rb.Rows, rb.Run)
+	}
+	if n := st.Recovered.Finished + st.Recovered.Undone; n > 0 {
+		say("completed %d and undid %d interrupted compactions", st.Recovered.Finished, st.Recovered.Undone)
+	}
+	if st.Recovered.Temps > 0 {
+		say("removed %d stale temporary files", st.Recovered.Temps)
+	}
+	if err != nil {
 		return fmt.Errorf("archive %s: %w", r.opt.Archive, err)
 	}
-	st := r.w.Stats()
+	for _, in := range r.w.Inputs() {
+		name := textsafe.Terminal(in.Name)
+		switch {
+		case in.Duplicate != "":
+			say("%s has the same content as %s: archived once", name, textsafe.Terminal(in.Duplicate))
+		case in.Lines > 0 && in.Last <= in.Lines:
+			was := ""
+			if in.Prior != in.Name {
+				was = " (as " + textsafe.Terminal(in.Prior) + ")"
+			}
+			say("%s already archived%s: its %d events skipped, nothing new", name, was, in.Skipped)
+		case in.Lines > 0:
+			say("%s: lines 1–%d already archived (%d events skipped), lines %d–%d added", name, in.Lines, in.Skipped,
+				in.Lines+1, in.Last)
+		}
+	}
+	if st.Repeated > 0 {
+		say("%d findings already archived by an earlier run: not stored again", st.Repeated)
+	}
+	if c := st.Compacted; c.Inputs > 0 {
+		say("compacted %d small files into %d (%.1f KiB → %.1f KiB)", c.Inputs, c.Outputs,
+			float64(c.BytesBefore)/1024, float64(c.BytesAfter)/1024)
+	}
+	if st.CompactPostponed != "" {
+		say("compaction postponed: %s (run winnow archive compact later)", st.CompactPostponed)
+	}
 	if !quiet {
 		fmt.Fprintf(stderr, "winnow: archived %d events and %d findings to %s (%d files, %.1f MiB, %.1f bytes/event)",
 			st.Events, st.Findings, r.opt.Archive, st.Files, float64(st.Bytes)/(1<<20), perEvent(st))
@@ -139,12 +249,18 @@ func (r *archiveRun) finish(alerts []event.Alert, stderr io.Writer, quiet bool) 
 		fmt.Fprintln(stderr)
 	}
 	if r.opt.RetainAge > 0 || r.opt.RetainMax > 0 {
-		ps, err := archive.Prune(r.opt.Archive, archive.Retention{MaxAge: r.opt.RetainAge, MaxBytes: r.opt.RetainMax})
+		ps, err := archive.Prune(r.opt.Archive, archive.Retention{MaxAge: r.opt.RetainAge, MaxBytes: r.opt.RetainMax,
+			Basis: r.opt.RetainBasis})
+		if errors.Is(err, archive.ErrBusy) {
+			say("retention postponed: %v", err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		if !quiet && ps.Files > 0 {
-			fmt.Fprintf(stderr, "winnow: retention removed %d hours (%d files, %.1f MiB)\n", ps.Hours, ps.Files, float64(ps.Bytes)/(1<<20))
+			fmt.Fprintf(stderr, "winnow: retention removed %d files (%d records, %.1f MiB)\n", ps.Files, ps.Rows,
+				float64(ps.Bytes)/(1<<20))
 		}
 	}
 	return nil
@@ -458,26 +574,96 @@ func clipList(l []string, n int) string {
 
 // PruneOptions configure 'winnow archive prune'.
 type PruneOptions struct {
-	Archive string
-	MaxAge  time.Duration
-	MaxSize int64
-	Stdout  io.Writer
+	Archive  string
+	MaxAge   time.Duration
+	MaxSize  int64
+	AgeBasis string // archive.AgeArchived (default) or archive.AgeEvent
+	DryRun   bool
+	Now      time.Time // tests; zero: wall clock
+	Stdout   io.Writer
 }
 
-// Prune applies retention to an archive.
+// Prune applies retention to an archive and lists every file removed
+// (with --dry-run: every file that would be).
 func Prune(o PruneOptions) (int, error) {
 	if o.Archive == "" || (o.MaxAge <= 0 && o.MaxSize <= 0) {
 		return ExitUsage, usagef("--archive DIR and --max-age or --max-size are required")
 	}
-	st, err := archive.Prune(o.Archive, archive.Retention{MaxAge: o.MaxAge, MaxBytes: o.MaxSize})
-	if err != nil {
+	switch o.AgeBasis {
+	case "", archive.AgeArchived, archive.AgeEvent:
+	default:
+		return ExitUsage, usagef("--age-basis %q: want archived (when the data was archived) or event (record time)", o.AgeBasis)
+	}
+	if err := checkArchiveDir(o.Archive); err != nil {
 		return ExitInputErr, err
 	}
-	fmt.Fprintf(o.Stdout, "removed %d hours (%d files, %.1f MiB); kept %d hours (%.1f MiB)", st.Hours, st.Files,
-		float64(st.Bytes)/(1<<20), st.KeptHours, float64(st.KeptBytes)/(1<<20))
+	st, err := archive.Prune(o.Archive, archive.Retention{MaxAge: o.MaxAge, MaxBytes: o.MaxSize, Basis: o.AgeBasis,
+		DryRun: o.DryRun, Now: o.Now})
+	if err != nil {
+		return ExitInputErr, fmt.Errorf("archive %s: %w", o.Archive, err)
+	}
+	basis := o.AgeBasis
+	if basis == "" {
+		basis = archive.AgeArchived
+	}
+	verb := "removed"
+	if o.DryRun {
+		verb = "would remove"
+	}
+	for _, p := range st.Removed {
+		why := "size cap"
+		if p.Why == "age" {
+			why = "older than --max-age by " + basis + " time"
+		}
+		at := "unknown"
+		if !p.At.IsZero() {
+			at = p.At.UTC().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(o.Stdout, "%s %s  %d records, %.1f KiB, records %s → %s UTC, archived %s (%s)\n", verb, p.File, p.Rows,
+			float64(p.Bytes)/1024, p.Min.UTC().Format("2006-01-02 15:04"), p.Max.UTC().Format("2006-01-02 15:04"), at, why)
+	}
+	fmt.Fprintf(o.Stdout, "%s %d files (%d records, %.1f MiB); kept %d files (%.1f MiB)", verb, st.Files, st.Rows,
+		float64(st.Bytes)/(1<<20), st.KeptFiles, float64(st.KeptBytes)/(1<<20))
 	if !st.FirstKept.IsZero() {
-		fmt.Fprintf(o.Stdout, " from %s", st.FirstKept.Format("2006-01-02 15:00"))
+		fmt.Fprintf(o.Stdout, " from %s UTC", st.FirstKept.UTC().Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintln(o.Stdout)
+	if o.DryRun && st.Files > 0 {
+		fmt.Fprintln(o.Stdout, "(dry run: nothing was removed)")
+	}
+	return ExitOK, nil
+}
+
+// CompactOptions configure 'winnow archive compact'.
+type CompactOptions struct {
+	Archive string
+	Version string
+	Stdout  io.Writer
+}
+
+// Compact merges the small files of every partition of an archive (and
+// moves schema 1 hour partitions into day partitions).
+func Compact(o CompactOptions) (int, error) {
+	if o.Archive == "" {
+		return ExitUsage, usagef("--archive DIR is required")
+	}
+	if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
+	}
+	cs, rec, err := archive.Compact(o.Archive, archive.CompactOptions{Version: o.Version})
+	for _, rb := range rec.RolledBack {
+		fmt.Fprintf(o.Stdout, "removed the %d files (%d records) of run %s, which never finished\n", rb.Files, rb.Rows, rb.Run)
+	}
+	if err != nil {
+		return ExitInputErr, fmt.Errorf("archive %s: %w", o.Archive, err)
+	}
+	for _, e := range cs.Skipped {
+		fmt.Fprintf(o.Stdout, "skipped (unreadable): %s\n", textsafe.Terminal(e.Error()))
+	}
+	fmt.Fprintf(o.Stdout, "compacted %d files into %d in %d partitions (%d records, %.1f KiB → %.1f KiB)\n", cs.Inputs, cs.Outputs,
+		cs.Partitions, cs.Rows, float64(cs.BytesBefore)/1024, float64(cs.BytesAfter)/1024)
+	if len(cs.Skipped) > 0 {
+		return ExitInputErr, nil
+	}
 	return ExitOK, nil
 }

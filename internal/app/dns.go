@@ -120,6 +120,10 @@ func readNames(in source.Input, stdin io.Reader) (shown, names []string, err err
 
 // GenerateDNSOptions configure 'winnow generate dns'.
 type GenerateDNSOptions struct {
+	// Upstream adds the resolver's own queries upstream; Tunnels is the
+	// number of tunnel hosts (0 = 1).
+	Upstream bool
+	Tunnels  int
 	Out      string // file; "-" or "" = stdout
 	Zeek     bool   // write a Zeek dns.log instead of a pcap
 	Queries  int
@@ -143,6 +147,7 @@ func GenerateDNS(o GenerateDNSOptions) (dnsgen.Truth, error) {
 	if o.Clients > 0 {
 		cfg.Clients = o.Clients
 	}
+	cfg.Upstream, cfg.Tunnels = o.Upstream, o.Tunnels
 	write := dnsgen.WritePcap
 	if o.Zeek {
 		write = dnsgen.WriteZeek

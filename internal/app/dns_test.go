@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,9 @@ import (
 )
 
 // TestDNSTunnelCapturesTopFinding analyzes the real iodine and dns2tcp
-// captures end to end: the tunnel domain is the top-ranked finding, with
-// the tunnel's client in its evidence and as source.ip.
+// captures end to end: the tunnel domain and the client that ran it are
+// the top-ranked incidents, the domain's with the client in its evidence
+// and as source.ip.
 func TestDNSTunnelCapturesTopFinding(t *testing.T) {
 	for _, c := range []struct{ rel, domain, client string }{
 		{"elastic-examples/dns_tunnel_detection/dns-tunnel-iodine.pcap", "pirate.sea", "10.0.2.30"},
@@ -28,9 +30,18 @@ func TestDNSTunnelCapturesTopFinding(t *testing.T) {
 			if r.code != 0 || len(r.docs) == 0 {
 				t.Fatalf("exit %d, %d findings: %v\n%s", r.code, len(r.docs), r.err, r.stderr)
 			}
-			top := r.docs[0]
-			if top.Rule.Name != "dns.tunnel" || top.Winnow.Incident.Rank != 1 || top.Winnow.Entity.Type != "domain" || top.Winnow.Entity.Value != c.domain {
-				t.Fatalf("top finding %s on %s:%s (rank %d)", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value, top.Winnow.Incident.Rank)
+			rk := ranks(r.docs)
+			if a, b := rk["domain:"+c.domain], rk["ip:"+c.client]; a == 0 || b == 0 || a+b != 3 {
+				t.Fatalf("ranks: domain %d, client %d; want 1 and 2", a, b)
+			}
+			var top doc
+			for _, d := range r.docs {
+				if d.Winnow.Entity.Value == c.domain {
+					top = d
+				}
+			}
+			if top.Rule.Name != "dns.tunnel" || top.Winnow.Entity.Type != "domain" {
+				t.Fatalf("domain incident %s on %s:%s", top.Rule.Name, top.Winnow.Entity.Type, top.Winnow.Entity.Value)
 			}
 			clients, _ := top.Winnow.Evidence["clients"].([]any)
 			if len(clients) == 0 || clients[0] != c.client || top.Source == nil || top.Source.IP != c.client {
@@ -43,6 +54,69 @@ func TestDNSTunnelCapturesTopFinding(t *testing.T) {
 				t.Errorf("summary: %s", r.stderr)
 			}
 		})
+	}
+}
+
+// TestResolverCaptureAttributesToClients: a capture that sees both the
+// clients' queries to the resolver and the resolver's queries upstream.
+// The resolver is identified as infrastructure: no incident at medium or
+// above is about it, and its DGA-looking upstream traffic is context of a
+// resolver incident; each tunnel is reported under its domain with the
+// client that ran it as source.ip, and each client has an incident of its
+// own.
+func TestResolverCaptureAttributesToClients(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dns.pcap")
+	cfg := dnsgen.DefaultConfig()
+	cfg.Upstream, cfg.Tunnels = true, 2
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := dnsgen.WritePcap(f, cfg)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(truth.Tunnels) != 2 || truth.Upstream == "" {
+		t.Fatalf("truth %+v", truth)
+	}
+	r := analyze(t, []string{path}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %v\n%s", r.code, r.err, r.stderr)
+	}
+	byEnt := map[string]doc{}
+	for _, d := range incidents(r.docs) {
+		byEnt[d.Winnow.Entity.Type+":"+d.Winnow.Entity.Value] = d
+		if d.Winnow.Entity.Value == truth.Resolver || (d.Source != nil && d.Source.IP == truth.Resolver) {
+			t.Errorf("incident attributed to the resolver: %s on %s (source %+v): %s", d.Rule.Name, d.Winnow.Entity.Value, d.Source, d.Rule.Description)
+		}
+	}
+	for _, tun := range truth.Tunnels {
+		dom, ok := byEnt["domain:"+tun.Domains[0]]
+		if !ok || dom.Source == nil || dom.Source.IP != tun.Client {
+			t.Errorf("tunnel %s: domain incident %v with source %+v, want source.ip %s", tun.Domains[0], ok, dom.Source, tun.Client)
+		}
+		cl, ok := byEnt["ip:"+tun.Client]
+		if !ok || !slices.Contains(cl.rules(), "dns.tunnel") || cl.Event.Severity < 73 {
+			t.Errorf("client %s: incident %v rules %v severity %d, want dns.tunnel at high", tun.Client, ok, cl.rules(), cl.Event.Severity)
+		}
+	}
+	if d, ok := byEnt["ip:"+truth.DGAClient]; !ok || !slices.Contains(d.rules(), "dns.dga") {
+		t.Errorf("DGA client %s: %v %v", truth.DGAClient, ok, d.rules())
+	}
+	// the resolver is known for what it is, at info
+	all := analyze(t, []string{path}, func(o *AnalyzeOptions) { o.MinSeverity = "info" })
+	found := false
+	for _, d := range incidents(all.docs) {
+		if d.Winnow.Entity.Value == truth.Resolver {
+			found = d.Rule.Name == "dns.resolver" && d.Event.Severity < 21 && slices.Contains(d.rules(), "dns.dga")
+		}
+	}
+	if !found {
+		t.Error("no informational resolver incident holding its DGA-looking upstream traffic as context")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"winnow/internal/generate"
 )
 
 // Issue 10 item 7: an input error (2) wins over findings at --fail-on (1),
@@ -194,5 +196,54 @@ func TestReplayHuntNeedAnArchive(t *testing.T) {
 	code, err := Hunt(context.Background(), HuntOptions{Archive: arch, IOCs: []string{iocs}, Output: "text", Stdout: &out, Stderr: &errb})
 	if code != ExitOK || err != nil {
 		t.Errorf("hunt on an archive: exit %d, err %v", code, err)
+	}
+}
+
+// Issue 10 item 9: the state-cap warning appears only when something was
+// shed, names the parameter to raise, goes away when it is raised, and its
+// counts are the same on every run.
+func TestShedWarningOnlyWhenShedAndDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.log")
+	gc := generate.DefaultAuthConfig()
+	gc.Lines = 3000
+	if _, err := writeAuth(small, gc, os.Create); err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, []string{small}, func(o *AnalyzeOptions) { o.Workers = 2 })
+	if strings.Contains(r.stderr, "state cap") {
+		t.Errorf("state-cap warning on a 3,000-line log:\n%s", r.stderr)
+	}
+	flood := filepath.Join(dir, "flood.log")
+	gc.Lines, gc.FloodIPs = 5000, 5000
+	if _, err := writeAuth(flood, gc, os.Create); err != nil {
+		t.Fatal(err)
+	}
+	capped := func(max string) string {
+		r := analyze(t, []string{flood}, func(o *AnalyzeOptions) {
+			o.Workers = 2
+			o.Only = []string{"auth.brute_force", "series.failed_logins_by_source"}
+			o.Set = []string{"auth.brute_force.max_entities=" + max, "series.failed_logins_by_source.max_entities=" + max}
+		})
+		var lines []string
+		for _, l := range strings.Split(r.stderr, "\n") {
+			if strings.Contains(l, "state cap") {
+				lines = append(lines, l)
+			}
+		}
+		return strings.Join(lines, "\n")
+	}
+	first := capped("20")
+	t.Logf("%s", first)
+	if !strings.Contains(first, "auth.brute_force.max_entities=N") {
+		t.Fatalf("no state-cap warning under a flood with max_entities=20:\n%s", first)
+	}
+	for i := 0; i < 2; i++ {
+		if again := capped("20"); again != first {
+			t.Fatalf("counts differ between identical runs:\n%s\n---\n%s", first, again)
+		}
+	}
+	if raised := capped("1000000"); raised != "" {
+		t.Errorf("warning after raising the cap:\n%s", raised)
 	}
 }

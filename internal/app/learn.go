@@ -31,9 +31,17 @@ import (
 
 // registerModels loads model files and registers their "bayes.<kind>"
 // detectors into reg (for analyze --model).
-func registerModels(reg *detect.Registry, paths []string) error {
+func registerModels(reg *detect.Registry, paths []string, site string, stderr io.Writer) error {
 	seen := map[bayes.Kind]string{}
 	for _, p := range paths {
+		if compiled, err := isCompiledModel(p); err != nil {
+			return err
+		} else if compiled {
+			if err := registerCompiled(reg, p, site, stderr); err != nil {
+				return err
+			}
+			continue
+		}
 		m, err := bayes.Load(p)
 		if err != nil {
 			return err
@@ -590,27 +598,40 @@ func parseSelector(s string) (selector, error) {
 	return selector{file: file, from: a, to: b}, nil
 }
 
-// findingSelectors reads analyze's JSON findings and returns the event
+// findingSelectors reads analyze's JSON output and returns the event
 // selectors of every bayes finding (evidence.event_ids) and the evidence
-// samples of the others.
+// samples of the others. With --min-severity info the output holds every
+// finding after its incident: then the finding documents are used (an
+// incident document repeats its strongest finding's evidence).
 func findingSelectors(path string) ([]selector, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read findings: %w", err)
 	}
-	var out []selector
+	type findingDoc struct {
+		Winnow struct {
+			Record   string         `json:"record"`
+			Evidence map[string]any `json:"evidence"`
+			Samples  []event.Sample `json:"samples"`
+		} `json:"winnow"`
+	}
+	var docs []findingDoc
+	findings := false
 	for n, line := range bytes.Split(b, []byte("\n")) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var doc struct {
-			Winnow struct {
-				Evidence map[string]any `json:"evidence"`
-				Samples  []event.Sample `json:"samples"`
-			} `json:"winnow"`
-		}
+		var doc findingDoc
 		if err := json.Unmarshal(line, &doc); err != nil {
 			return nil, fmt.Errorf("%s:%d: not a finding: %w", path, n+1, err)
+		}
+		findings = findings || doc.Winnow.Record == "finding"
+		docs = append(docs, doc)
+	}
+	var out []selector
+	for _, doc := range docs {
+		if findings && doc.Winnow.Record != "finding" {
+			continue
 		}
 		ids, _ := doc.Winnow.Evidence["event_ids"].([]any)
 		for _, id := range ids {

@@ -169,8 +169,9 @@ func TestAnalyzeModelAndFeedback(t *testing.T) {
 	}
 	var scanner *doc
 	falsePos := 0
-	for i := range r.docs {
-		d := &r.docs[i]
+	incs := incidents(r.docs)
+	for i := range incs {
+		d := &incs[i]
 		if d.Rule.Name != "bayes.http" {
 			t.Errorf("unexpected rule %s", d.Rule.Name)
 			continue

@@ -3,10 +3,8 @@ package archive
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -149,14 +147,14 @@ func TestFindingsRoundTripAndWindows(t *testing.T) {
 	if got, _ := Findings(dir, t0.Add(time.Hour), time.Time{}); len(got) != 1 || got[0].Rule != "auth.account_change" {
 		t.Errorf("window from +1h: %v", got)
 	}
-	// The commit log names both files with their row counts.
-	b, _ := os.ReadFile(filepath.Join(dir, "_commits.log"))
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("commit log: %q", b)
+	// The journal names the day's file with its row count.
+	st, err := readState(dir)
+	if err != nil || len(st.files) != 1 || len(st.begun) != 0 {
+		t.Fatalf("journal: %+v %v", st, err)
 	}
-	var c Commit
-	if err := json.Unmarshal([]byte(lines[0]), &c); err != nil || c.Rows != 1 || !strings.HasPrefix(c.File, "kind=finding/date=2026-11-22/hour=10/part-r-") {
-		t.Errorf("commit %+v %v", c, err)
+	for f, c := range st.files {
+		if c.Rows != 2 || !strings.HasPrefix(f, "kind=finding/month=2026-11/part-r-") || c.At.IsZero() {
+			t.Errorf("commit %+v", c)
+		}
 	}
 }

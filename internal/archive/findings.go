@@ -80,6 +80,8 @@ func rowAlert(r *FindingRow) event.Alert {
 // times: unbounded), sorted by end time then rule. Files that cannot be
 // read are reported in errs and skipped.
 func Findings(dir string, from, to time.Time) (out []event.Alert, errs []error) {
+	release, _ := ReadLock(dir)
+	defer release()
 	files, errs := list(dir, []string{"finding"}, from, to)
 	for _, f := range files {
 		rows, err := readAll[FindingRow](f.Path)

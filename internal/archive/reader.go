@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -20,49 +21,80 @@ import (
 
 // FileRef is one committed part file.
 type FileRef struct {
-	Path string
-	Kind string
-	Hour time.Time // start of the partition's hour (UTC)
+	Path       string // path (the archive directory joined with Rel)
+	Rel        string // slash-separated, relative to the archive
+	Kind       string
+	Start, End time.Time // the partition's time range (a month; an hour in the schema 1 layout)
+	// Min and Max bound the file's record times: from the journal when it
+	// names the file, else the partition's range.
+	Min, Max time.Time
+	Rows     int64     // from the journal (0: unknown)
+	Bytes    int64     // from the journal (0: unknown)
+	At       time.Time // when it was archived (journal or run id; zero: unknown)
+	Dropped  int64     // known-good events of its partition not stored (journal)
 }
 
 // EventKinds are the partitions that hold events (not findings).
 var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
 
-// list finds the part files of kinds whose hour overlaps [from, to), by
-// their partition paths, sorted by hour then path. Unreadable directories
+// list finds the part files of kinds whose time range overlaps [from,
+// to), sorted by Min then path. Both layouts are read: kind=/month=/
+// (month partitions) and kind=/date=/hour=/ (schema 1). Unreadable directories
 // are reported and skipped; names starting with "." or "_" (files being
-// written, the commit log) are ignored.
+// written, the journal) and symbolic links are ignored. When the journal
+// shows an interrupted compaction, only one side of it is listed (the
+// inputs, or the outputs once they are all in place), so a reader never
+// counts a record twice.
 func list(dir string, kinds []string, from, to time.Time) ([]FileRef, []error) {
 	var out []FileRef
 	var errs []error
+	st, err := readState(dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	hide := st.superseded(dir)
 	for _, kind := range kinds {
 		root := filepath.Join(dir, "kind="+kind)
-		if _, err := os.Stat(root); errors.Is(err, os.ErrNotExist) {
+		if fi, err := os.Lstat(root); err != nil || !fi.IsDir() {
 			continue
 		}
-		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, fmt.Errorf("cannot read archive %s: %w", path, err))
+				errs = append(errs, fmt.Errorf("cannot read archive %s: %w", p, err))
 				return nil
 			}
 			name := d.Name()
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			if p != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if d.IsDir() || !strings.HasSuffix(name, ".parquet") {
+			if !d.Type().IsRegular() || !strings.HasSuffix(name, ".parquet") {
 				return nil
 			}
-			hour, ok := partitionHour(path)
+			start, end, ok := partitionRange(p)
 			if !ok {
 				return nil
 			}
-			if (!to.IsZero() && !hour.Before(to)) || (!from.IsZero() && !hour.Add(time.Hour).After(from)) {
+			rel, _ := filepath.Rel(dir, p)
+			rel = filepath.ToSlash(rel)
+			if hide[rel] {
 				return nil
 			}
-			out = append(out, FileRef{Path: path, Kind: kind, Hour: hour})
+			f := FileRef{Path: p, Rel: rel, Kind: kind, Start: start, End: end, Min: start, Max: end}
+			if c, ok := st.files[rel]; ok {
+				if !c.Min.IsZero() {
+					f.Min, f.Max = c.Min, c.Max
+				}
+				f.Rows, f.Bytes, f.At, f.Dropped = c.Rows, c.Bytes, archivedAt(c), c.Dropped
+			} else if run, ok := runOf(name); ok {
+				f.At = archivedAt(Commit{Run: run})
+			}
+			if (!to.IsZero() && !f.Min.Before(to)) || (!from.IsZero() && f.Max.Before(from)) {
+				return nil
+			}
+			out = append(out, f)
 			return nil
 		})
 		if err != nil {
@@ -70,29 +102,81 @@ func list(dir string, kinds []string, from, to time.Time) ([]FileRef, []error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Hour.Equal(out[j].Hour) {
-			return out[i].Hour.Before(out[j].Hour)
+		if !out[i].Min.Equal(out[j].Min) {
+			return out[i].Min.Before(out[j].Min)
 		}
 		return out[i].Path < out[j].Path
 	})
 	return out, errs
 }
 
-// partitionHour parses ".../date=YYYY-MM-DD/hour=HH/file".
-func partitionHour(path string) (time.Time, bool) {
-	hourDir := filepath.Base(filepath.Dir(path))
-	dateDir := filepath.Base(filepath.Dir(filepath.Dir(path)))
-	ds, ok1 := strings.CutPrefix(dateDir, "date=")
-	hs, ok2 := strings.CutPrefix(hourDir, "hour=")
-	if !ok1 || !ok2 {
-		return time.Time{}, false
+// runOf is the run id in a part file name (part-<run>-<seq>….parquet).
+func runOf(name string) (string, bool) {
+	s, ok := strings.CutPrefix(name, "part-")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(s, "-")
+	if i <= 0 {
+		return "", false
+	}
+	return s[:i], true
+}
+
+// superseded lists the files a reader must not see because of an
+// interrupted compaction: its outputs while some are missing (the
+// inputs are all there), else its inputs.
+func (s *state) superseded(dir string) map[string]bool {
+	hide := map[string]bool{}
+	for _, p := range s.pending {
+		all := true
+		for _, o := range p.Out {
+			if _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(o.File))); err != nil {
+				all = false
+			}
+		}
+		if all {
+			for _, f := range p.In {
+				hide[f] = true
+			}
+		} else {
+			for _, o := range p.Out {
+				hide[o.File] = true
+			}
+		}
+	}
+	return hide
+}
+
+// partitionRange parses ".../month=YYYY-MM/file" (a month) and
+// ".../date=YYYY-MM-DD/hour=HH/file" (an hour, schema 1).
+func partitionRange(p string) (start, end time.Time, ok bool) {
+	dir := filepath.Base(filepath.Dir(p))
+	if ms, isMonth := strings.CutPrefix(dir, "month="); isMonth {
+		m, err := time.Parse("2006-01", ms)
+		if err != nil {
+			return start, end, false
+		}
+		return m, m.AddDate(0, 1, 0), true
+	}
+	hs, isHour := strings.CutPrefix(dir, "hour=")
+	if !isHour {
+		return start, end, false
+	}
+	h, err := strconv.Atoi(hs)
+	if err != nil || h < 0 || h > 23 {
+		return start, end, false
+	}
+	ds, isDate := strings.CutPrefix(filepath.Base(filepath.Dir(filepath.Dir(p))), "date=")
+	if !isDate {
+		return start, end, false
 	}
 	d, err := time.Parse("2006-01-02", ds)
-	h, err2 := strconv.Atoi(hs)
-	if err != nil || err2 != nil || h < 0 || h > 23 {
-		return time.Time{}, false
+	if err != nil {
+		return start, end, false
 	}
-	return d.Add(time.Duration(h) * time.Hour), true
+	start = d.Add(time.Duration(h) * time.Hour)
+	return start, start.Add(time.Hour), true
 }
 
 // readAll reads every row of a small file (findings).
@@ -150,6 +234,8 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 	if o.Batch <= 0 {
 		o.Batch = 1024
 	}
+	release, _ := ReadLock(o.Dir)
+	defer release()
 	files, errs := list(o.Dir, o.Kinds, o.From, o.To)
 	st := ReadStats{Skipped: errs}
 	batch := make([]event.Event, 0, o.Batch)
@@ -163,41 +249,38 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 		batch = batch[:0]
 		return err
 	}
-	// Partitions are disjoint in time: merge the files of one hour at a
-	// time. The next hour's files are opened (and start decoding on their
-	// own goroutines) while this hour is merged.
+	// A k-way merge by record time over the files, each opened only when
+	// the merge reaches its first record time (Min): files of one day or
+	// of several runs may overlap, and opening them all at once would
+	// hold a decoded row group of each. The next file to open is opened
+	// (and starts decoding) one step ahead, while the merge goes on.
 	type opened struct {
 		c   cursor
 		err error
 	}
-	openHour := func(refs []FileRef) []opened {
-		out := make([]opened, 0, len(refs))
-		for _, f := range refs {
-			c, err := openCursor(f)
-			out = append(out, opened{c, err})
-		}
-		return out
+	open := func(i int) opened {
+		c, err := openCursor(files[i])
+		return opened{c, err}
 	}
-	hourEnd := func(i int) int {
-		j := i
-		for j < len(files) && files[j].Hour.Equal(files[i].Hour) {
-			j++
+	h := &fileHeap{}
+	var ahead *opened
+	closeAll := func() {
+		h.closeAll()
+		if ahead != nil && ahead.err == nil {
+			ahead.c.close()
 		}
-		return j
 	}
-	var ahead []opened
-	if len(files) > 0 {
-		ahead = openHour(files[:hourEnd(0)])
-	}
-	for i := 0; i < len(files); {
-		j := hourEnd(i)
-		cur := ahead
-		ahead = nil
-		if j < len(files) {
-			ahead = openHour(files[j:hourEnd(j)])
-		}
-		h := &fileHeap{}
-		for _, o := range cur {
+	next := 0
+	for {
+		// Activate every file whose records may come before the head.
+		for next < len(files) && (h.Len() == 0 || !files[next].Min.After((*h)[0].head())) {
+			var o opened
+			if ahead != nil {
+				o, ahead = *ahead, nil
+			} else {
+				o = open(next)
+			}
+			next++
 			if o.err != nil {
 				st.Skipped = append(st.Skipped, o.err)
 				continue
@@ -209,40 +292,35 @@ func Events(ctx context.Context, o ReadOptions, emit func([]event.Event) error) 
 				o.c.close()
 			}
 		}
-		closeAhead := func() {
-			for _, o := range ahead {
-				if o.err == nil {
-					o.c.close()
+		if h.Len() == 0 {
+			break
+		}
+		if ahead == nil && next < len(files) {
+			o := open(next)
+			ahead = &o
+		}
+		if err := ctx.Err(); err != nil {
+			closeAll()
+			return st, err
+		}
+		c := (*h)[0]
+		if inWindow(c.head(), o.From, o.To) {
+			batch = append(batch, event.Event{})
+			c.event(o.Location, &batch[len(batch)-1])
+			if len(batch) == cap(batch) {
+				if err := flush(); err != nil {
+					closeAll()
+					return st, err
 				}
 			}
 		}
-		for h.Len() > 0 {
-			if err := ctx.Err(); err != nil {
-				h.closeAll()
-				closeAhead()
-				return st, err
-			}
-			c := (*h)[0]
-			if inWindow(c.head(), o.From, o.To) {
-				batch = append(batch, event.Event{})
-				c.event(o.Location, &batch[len(batch)-1])
-				if len(batch) == cap(batch) {
-					if err := flush(); err != nil {
-						h.closeAll()
-						closeAhead()
-						return st, err
-					}
-				}
-			}
-			c.advance()
-			if c.next(&st) {
-				heap.Fix(h, 0)
-			} else {
-				heap.Pop(h)
-				c.close()
-			}
+		c.advance()
+		if c.next(&st) {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+			c.close()
 		}
-		i = j
 	}
 	return st, flush()
 }
@@ -270,7 +348,7 @@ type fileCursor[T any] struct {
 }
 
 func openCursor(ref FileRef) (cursor, error) {
-	f, err := os.Open(ref.Path)
+	f, err := os.OpenFile(ref.Path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", ref.Path, err)
 	}

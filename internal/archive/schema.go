@@ -9,9 +9,11 @@ import (
 )
 
 // SchemaVersion is written into every file's key/value metadata
-// ("winnow.schema"). Readers accept files of this version; a new version
-// adds columns only (old files read with the new columns empty).
-const SchemaVersion = "1"
+// ("winnow.schema"). Readers accept files of this version and older; a
+// new version adds columns only (old files read with the new columns
+// empty). Version 2 added log_file_id and event_sequence (the event id)
+// and day partitions (kind=/date=/ without hour=).
+const SchemaVersion = "2"
 
 // CoreRow holds the columns every event partition has. Column names
 // follow Elastic Common Schema where one exists (dots become
@@ -32,6 +34,11 @@ type CoreRow struct {
 	Count     int32     `parquet:"event_count"`
 	File      string    `parquet:"log_file_path,dict"`
 	Line      int64     `parquet:"log_offset"`
+	// FileID is the input's content fingerprint (InputRecord.Fingerprint)
+	// and Seq the event's index among the events of its line (repeats):
+	// (FileID, Line, Seq) is the event's stable id. Null/0 in schema 1.
+	FileID string `parquet:"log_file_id,optional,dict"`
+	Seq    int32  `parquet:"event_sequence"`
 	// Message is the whole original record; MsgOffset is where the
 	// program's message starts in it (-1: see MsgText).
 	Message   string `parquet:"event_original"`
@@ -133,13 +140,20 @@ func family(kind string) string {
 	return "auth"
 }
 
+// rowMeta is what the writer adds to an event's row: its input's
+// fingerprint and its index among the events of its line.
+type rowMeta struct {
+	fileID string
+	seq    int32
+}
+
 // coreRow fills the common columns. Strings are shared, the raw line is
 // copied.
-func coreRow(ev *event.Event, r *CoreRow) {
+func coreRow(ev *event.Event, m rowMeta, r *CoreRow) {
 	*r = CoreRow{
 		Timestamp: ev.Time, Kind: ev.Kind.String(), Action: ev.Action.String(), Outcome: ev.Outcome.String(),
 		Host: ev.Host, Program: ev.Program, PID: ev.PID, SrcPort: int32(ev.SrcPort), User: ev.User, Count: ev.Count,
-		File: ev.Ref.File, Line: ev.Ref.Line, Message: string(ev.Raw), MsgOffset: -1,
+		File: ev.Ref.File, Line: ev.Ref.Line, FileID: m.fileID, Seq: m.seq, Message: string(ev.Raw), MsgOffset: -1,
 	}
 	if ev.SrcIP.IsValid() {
 		r.SrcIP = ev.SrcIP.String()
@@ -153,14 +167,14 @@ func coreRow(ev *event.Event, r *CoreRow) {
 	}
 }
 
-func authRow(ev *event.Event, r *AuthRow) {
-	coreRow(ev, &r.CoreRow)
+func authRow(ev *event.Event, m rowMeta, r *AuthRow) {
+	coreRow(ev, m, &r.CoreRow)
 	r.TargetUser, r.Method, r.Command, r.Unit, r.InvalidUser, r.Preauth =
 		ev.TargetUser, ev.Method, ev.Command, ev.Unit, ev.InvalidUser, ev.Preauth
 }
 
-func httpRow(ev *event.Event, r *HTTPRow) {
-	coreRow(ev, &r.CoreRow)
+func httpRow(ev *event.Event, m rowMeta, r *HTTPRow) {
+	coreRow(ev, m, &r.CoreRow)
 	h := ev.HTTP
 	if h == nil {
 		h = &event.HTTP{Bytes: -1}
@@ -170,8 +184,8 @@ func httpRow(ev *event.Event, r *HTTPRow) {
 	r.Protocol, r.PathDec, r.QueryDec, r.Ext, r.Invalid = h.Protocol, h.PathDecoded, h.QueryDecoded, h.Ext, h.Invalid
 }
 
-func dnsRow(ev *event.Event, r *DNSRow) {
-	coreRow(ev, &r.CoreRow)
+func dnsRow(ev *event.Event, m rowMeta, r *DNSRow) {
+	coreRow(ev, m, &r.CoreRow)
 	d := ev.DNS
 	if d == nil {
 		d = &event.DNS{}

@@ -76,10 +76,10 @@ func TestSymlinkPartitionDirRefused(t *testing.T) {
 	if len(found) > 0 {
 		t.Errorf("data written through the link: %v", found)
 	}
-	// A link deeper down (a date directory) is refused as well.
+	// A link deeper down (a month directory) is refused as well.
 	dir2 := filepath.Join(tmp, "arch2")
 	os.MkdirAll(filepath.Join(dir2, "kind=auth"), 0o755)
-	os.Symlink(elsewhere, filepath.Join(dir2, "kind=auth", "date=2026-11-22"))
+	os.Symlink(elsewhere, filepath.Join(dir2, "kind=auth", "month=2026-11"))
 	w, err = NewWriter(Options{Dir: dir2, Run: "s"})
 	if err != nil {
 		t.Fatal(err)

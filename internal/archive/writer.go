@@ -1,20 +1,28 @@
 // Package archive writes every event and finding to a Parquet archive and
 // reads it back in event-time order for replay and hunts.
 //
-// Layout (docs/format/archive.md): DIR/kind=<kind>/date=<YYYY-MM-DD>/
-// hour=<HH>/part-<run>-<seq>.parquet, partitioned by the record's UTC time,
+// Layout (docs/format/archive.md): DIR/kind=<kind>/month=<YYYY-MM>/
+// part-<run>-<seq>.parquet, partitioned by the record's UTC month,
 // zstd-compressed, each row group sorted by time and bounded by
 // RowGroupRows, so engines prune by path and by row-group statistics.
+// Small files of a partition are compacted into one (Compact).
 //
 // Durability: a part file is written under a dot-name in its partition,
 // fsynced, renamed into place and its directory fsynced; only then is a
-// line appended (and fsynced) to DIR/_commits.log. Readers ignore names
-// starting with "." or "_", so a crash never exposes a partial file, and
-// every file the commit log names is complete.
+// line appended (and fsynced) to the journal DIR/_commits.log. Readers
+// ignore names starting with "." or "_", so a crash never exposes a
+// partial file, and every file the journal names is complete. A run
+// records its begin and end in the journal: the files of a run that died
+// (kill -9, power loss) are removed by the next writer before it writes,
+// so that re-running the same command replaces the dead run's data and
+// never adds to it.
+//
+// Idempotency: the end record of a run lists every input it archived
+// (content fingerprint, file identity, last line). A later run that reads
+// the same input (Track) stores only the events of the lines after it.
 package archive
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -35,60 +43,111 @@ type Options struct {
 	Run          string        // run id in file names and finding rows (default: UTC start time)
 	RowGroupRows int           // rows per row group (default 65,536)
 	FileRows     int           // rows per file before it is committed and a new one started (default 1,048,576)
-	Lateness     time.Duration // how long after its hour a partition stays open for late events (default 2m)
+	Lateness     time.Duration // how long after its month a partition stays open for late events (default 2m)
 	// Drop, when set, is the known-good filter of --keep unknown: events it
 	// returns true for are counted per partition but not stored.
 	Drop func(*event.Event) bool
 	// Version is written into each file's metadata as the creating winnow.
 	Version string
+	// Compact, when set, compacts the small files of the partitions the
+	// run wrote when it closes (see Compact).
+	Compact bool
+	// Now is the wall clock (tests); nil means time.Now.
+	Now func() time.Time
 }
 
-// Commit is one line of DIR/_commits.log: a file that is complete.
+// Commit is a commit record of the journal DIR/_commits.log: a file that
+// is complete.
 type Commit struct {
-	File    string    `json:"file"` // relative to the archive root
-	Rows    int64     `json:"rows"`
+	File    string    `json:"file,omitempty"` // relative to the archive root
+	Rows    int64     `json:"rows,omitempty"`
 	Dropped int64     `json:"dropped,omitempty"` // known-good events of this file's partition not stored
-	Min     time.Time `json:"min"`
-	Max     time.Time `json:"max"`
-	Run     string    `json:"run"`
-	Bytes   int64     `json:"bytes"`
+	Min     time.Time `json:"min,omitzero"`
+	Max     time.Time `json:"max,omitzero"`
+	Run     string    `json:"run,omitempty"`
+	Bytes   int64     `json:"bytes,omitempty"`
+	At      time.Time `json:"at,omitzero"` // when its rows were archived (compacted: the latest of its inputs)
 }
 
 // Stats of a Writer.
 type Stats struct {
-	Events   int64 // events stored
-	Dropped  int64 // events not stored by Drop (known good)
-	Findings int64
-	Files    int64
-	Bytes    int64 // bytes of committed files
+	Events    int64 // events stored
+	Dropped   int64 // events not stored by Drop (known good)
+	Skipped   int64 // events of lines the archive already held (Track)
+	Findings  int64
+	Repeated  int64 // findings the archive already held (same rule, entity and range): not stored again
+	Files     int64
+	Bytes     int64 // bytes of committed files
+	Recovered Recovery
+	Compacted CompactStats
+	// CompactPostponed says why the run's compaction did not happen
+	// (a reader held the archive), "" when it did or was not asked for.
+	CompactPostponed string
+}
+
+// InputStat is what a run did with one tracked input.
+type InputStat struct {
+	Resume
+	Last    int64 // last line seen in this run (0: no event)
+	Stored  int64 // events stored
+	Skipped int64 // events of lines already archived
 }
 
 // Writer appends events to the archive. Write is called from one goroutine
 // (the pipeline's merge); encoding and file I/O run on the Writer's own
-// goroutine behind a bounded queue.
+// goroutines behind a bounded queue.
+//
+// A Writer holds the archive's lock from NewWriter to Close: a second
+// writer on the same archive is refused (ErrBusy).
 type Writer struct {
 	opt   Options
-	queue chan []event.Event
-	free  chan []event.Event // batches handed back by the goroutine
+	queue chan *batch
+	free  chan *batch // batches handed back by the goroutine
 	done  chan struct{}
 	err   error // first error of the background goroutine (read after done)
 
+	st    *store
+	lock  *os.File
+	jmu   sync.Mutex // serialises journal appends
+	j     *journal
+	start time.Time
+
 	mu      sync.Mutex
 	stats   Stats
-	st      *store
-	commits *os.File
 	seq     int
-	dropped map[string]int64 // per partition (background goroutine)
+	dropped map[string]int64 // per partition
+	touched map[string]bool  // partitions this run committed files to
 
 	parts map[pkey]partition
 	names map[pkey]string // partition paths, formatted once
 	wm    time.Time
+
+	// Inputs tracked for idempotency (Track), by name; used by Write only.
+	inputs   map[string]*tracked
+	order    []*tracked
+	last     *tracked
+	lastName string
 
 	// The encoder goroutine runs Parquet encoding, compression and file
 	// I/O in order, so that converting the next rows overlaps with it.
 	jobs   chan func() error
 	encEnd chan struct{}
 	encErr error // first encoder error; read under mu
+}
+
+// batch is a queued copy of events with their row metadata.
+type batch struct {
+	evs  []event.Event
+	meta []rowMeta
+}
+
+// tracked is one input of the run.
+type tracked struct {
+	InputStat
+	src      Source
+	lineSeq  int64 // line of the previous event (for event_sequence)
+	seq      int32
+	sameHead *tracked // the earlier input of this run with the same content
 }
 
 // encode queues a job for the encoder; it returns the encoder's first
@@ -120,17 +179,17 @@ func (w *Writer) encoder() {
 
 // pkey identifies a partition without formatting its path.
 type pkey struct {
-	kind event.Kind
-	hour int64 // unix hours
+	kind  event.Kind
+	month int64 // months since year 0
 }
 
 // partition is one open partition of some row schema.
 type partition interface {
-	add(ev *event.Event)
+	add(ev *event.Event, m rowMeta)
 	buffered() int
 	group(w *Writer) error  // write the buffered rows as a row group
 	finish(w *Writer) error // write and commit the file
-	hourEnd() time.Time
+	monthEnd() time.Time
 }
 
 // part is one partition's open file and its buffered rows of schema T.
@@ -143,17 +202,20 @@ type part[T any] struct {
 	w         *parquet.GenericWriter[T]
 	n         int64
 	min, max  time.Time
-	conv      func(*event.Event, *T)
-	at        func(*T) time.Time
+	dropped   int64 // commit: drops carried by compaction
+	at        time.Time
+	run       string // commit: the run named in the record (default the writer's)
+	conv      func(*event.Event, rowMeta, *T)
+	time      func(*T) time.Time
 	spare     chan []T // row buffers the encoder is done with
 }
 
-func (p *part[T]) add(ev *event.Event) {
+func (p *part[T]) add(ev *event.Event, m rowMeta) {
 	p.rows = append(p.rows, *new(T))
-	p.conv(ev, &p.rows[len(p.rows)-1])
+	p.conv(ev, m, &p.rows[len(p.rows)-1])
 }
-func (p *part[T]) buffered() int      { return len(p.rows) }
-func (p *part[T]) hourEnd() time.Time { return p.end }
+func (p *part[T]) buffered() int       { return len(p.rows) }
+func (p *part[T]) monthEnd() time.Time { return p.end }
 
 // group hands the buffered rows to the encoder goroutine and starts a new
 // buffer (a recycled one when the encoder has returned one).
@@ -168,7 +230,7 @@ func (p *part[T]) group(w *Writer) error {
 		p.rows = make([]T, 0, cap(rows))
 	}
 	return w.encode(func() error {
-		err := writeRows(w, p, rows, p.at)
+		err := writeRows(w, p, rows)
 		clear(rows)
 		select {
 		case p.spare <- rows[:0]:
@@ -191,11 +253,11 @@ func dnsTime(r *DNSRow) time.Time   { return r.Timestamp }
 func newPartition(kind, rel string, end time.Time) partition {
 	switch family(kind) {
 	case "http":
-		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, at: httpTime, spare: make(chan []HTTPRow, 1)}
+		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, time: httpTime, spare: make(chan []HTTPRow, 1)}
 	case "dns":
-		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, at: dnsTime, spare: make(chan []DNSRow, 1)}
+		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, time: dnsTime, spare: make(chan []DNSRow, 1)}
 	}
-	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, at: authTime, spare: make(chan []AuthRow, 1)}
+	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, time: authTime, spare: make(chan []AuthRow, 1)}
 }
 
 // zstdFast is zstd at its fastest level: a third less CPU than the
@@ -205,13 +267,18 @@ var zstdFast = zstd.Codec{Level: zstd.SpeedFastest}
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("archive writer closed")
 
-// NewWriter creates the archive directory and starts the writer.
+// NewWriter opens (or creates) the archive, takes its lock, recovers what
+// a dead run or compaction left (see Recovery) and starts the writer.
 func NewWriter(opt Options) (*Writer, error) {
 	if opt.Dir == "" {
 		return nil, errors.New("archive: no directory")
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	start := opt.Now()
 	if opt.Run == "" {
-		opt.Run = time.Now().UTC().Format("20060102T150405.000000000")
+		opt.Run = start.UTC().Format("20060102T150405.000000000")
 	}
 	if opt.RowGroupRows <= 0 {
 		opt.RowGroupRows = 1 << 16
@@ -222,22 +289,53 @@ func NewWriter(opt Options) (*Writer, error) {
 	if opt.Lateness <= 0 {
 		opt.Lateness = 2 * time.Minute
 	}
-	st, err := openStore(opt.Dir)
+	a, err := openWritable(opt.Dir)
 	if err != nil {
 		return nil, err
 	}
-	cf, err := st.openFile("_commits.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		st.close()
-		return nil, fmt.Errorf("cannot open archive commit log: %w", err)
+	if err := a.j.append(&record{Op: opBegin, Commit: Commit{Run: opt.Run}, Time: start.UTC(), PID: os.Getpid()}); err != nil {
+		a.close()
+		return nil, err
 	}
-	w := &Writer{opt: opt, queue: make(chan []event.Event, 8), free: make(chan []event.Event, 10), done: make(chan struct{}),
-		st: st, commits: cf, dropped: map[string]int64{},
-		parts: map[pkey]partition{}, names: map[pkey]string{},
+	w := &Writer{opt: opt, queue: make(chan *batch, 8), free: make(chan *batch, 10), done: make(chan struct{}),
+		st: a.st, lock: a.lock, j: a.j, start: start, dropped: map[string]int64{}, touched: map[string]bool{},
+		parts: map[pkey]partition{}, names: map[pkey]string{}, inputs: map[string]*tracked{},
 		jobs: make(chan func() error, 2), encEnd: make(chan struct{})}
+	w.stats.Recovered = a.rec
 	go w.encoder()
 	go w.loop()
 	return w, nil
+}
+
+// Track declares an input of the run before its events are written: the
+// archive's manifest says how much of it is archived already (matched by
+// content fingerprint and file identity, so a renamed, rotated or
+// compressed copy is recognised), and Write then stores only the events
+// of later lines. Inputs not tracked are stored whole. Call Track before
+// the first Write.
+func (w *Writer) Track(src Source) Resume {
+	head := src.Head
+	if len(head) > FingerprintBytes {
+		head = head[:FingerprintBytes]
+	}
+	src.Head = head
+	r := Resume{Name: src.Name, fp: fingerprint(head), head: int64(len(head))}
+	if prev, ok := match(w.j.state.inputs, src); ok {
+		r.Lines, r.Prior = prev.Lines, prev.Name
+	}
+	t := &tracked{src: src}
+	// The same content given twice in one run is archived once.
+	for _, o := range w.order {
+		if o.sameHead == nil && o.fp == r.fp && (r.head == FingerprintBytes || int64(len(o.src.Head)) == r.head) {
+			r.Duplicate, r.Lines = o.Name, allLines
+			t.sameHead = o
+			break
+		}
+	}
+	t.Resume = r
+	w.inputs[src.Name] = t
+	w.order = append(w.order, t)
+	return r
 }
 
 // Write archives a batch of events (borrowed for the call).
@@ -250,16 +348,34 @@ func (w *Writer) Write(evs []event.Event) error {
 		return ErrClosed
 	default:
 	}
-	var batch []event.Event
-	var drops map[string]int64 // known-good events not stored, per partition
+	var b *batch
 	select {
-	case batch = <-w.free:
-		batch = batch[:0]
+	case b = <-w.free:
+		b.evs, b.meta = b.evs[:0], b.meta[:0]
 	default:
-		batch = make([]event.Event, 0, max(len(evs), 1024))
+		n := max(len(evs), 1024)
+		b = &batch{evs: make([]event.Event, 0, n), meta: make([]rowMeta, 0, n)}
 	}
+	var drops map[string]int64 // known-good events not stored, per partition
 	for i := range evs {
 		ev := &evs[i]
+		t := w.input(ev.Ref.File)
+		var m rowMeta
+		if t != nil {
+			if ev.Ref.Line == t.lineSeq {
+				t.seq++
+			} else {
+				t.lineSeq, t.seq = ev.Ref.Line, 0
+			}
+			if ev.Ref.Line > t.Last {
+				t.Last = ev.Ref.Line
+			}
+			if ev.Ref.Line <= t.Lines {
+				t.InputStat.Skipped++
+				continue
+			}
+			m = rowMeta{fileID: t.fp, seq: t.seq}
+		}
 		if w.opt.Drop != nil && w.opt.Drop(ev) {
 			if drops == nil {
 				drops = map[string]int64{}
@@ -267,9 +383,13 @@ func (w *Writer) Write(evs []event.Event) error {
 			drops[partitionOf(ev.Kind.String(), ev.Time)]++
 			continue
 		}
+		if t != nil {
+			t.Stored++
+		}
 		// Strings are immutable and Raw aliases a never-rewritten input
 		// buffer, so a shallow copy is safe to hand to the goroutine.
-		batch = append(batch, *ev)
+		b.evs = append(b.evs, *ev)
+		b.meta = append(b.meta, m)
 	}
 	if drops != nil {
 		// Recorded before the batch is queued, so a partition's drops are
@@ -281,30 +401,41 @@ func (w *Writer) Write(evs []event.Event) error {
 		}
 		w.mu.Unlock()
 	}
-	if len(batch) == 0 {
+	if len(b.evs) == 0 {
 		return nil
 	}
 	select {
-	case w.queue <- batch:
+	case w.queue <- b:
 		return nil
 	case <-w.done:
 		return w.err
 	}
 }
 
+// input finds the tracked input an event came from.
+func (w *Writer) input(name string) *tracked {
+	if w.last != nil && name == w.lastName {
+		return w.last
+	}
+	t := w.inputs[name]
+	if t != nil {
+		w.last, w.lastName = t, name
+	}
+	return t
+}
+
 // partitionOf is the partition path of a record of kind at t.
 func partitionOf(kind string, t time.Time) string {
-	u := t.UTC()
-	return fmt.Sprintf("kind=%s/date=%s/hour=%02d", kind, u.Format("2006-01-02"), u.Hour())
+	return "kind=" + kind + "/month=" + t.UTC().Format("2006-01")
 }
 
 func (w *Writer) loop() {
 	defer close(w.done)
-	for evs := range w.queue {
-		err := w.add(evs)
-		clear(evs)
+	for b := range w.queue {
+		err := w.add(b)
+		clear(b.evs)
 		select {
-		case w.free <- evs:
+		case w.free <- b:
 		default:
 		}
 		if err != nil {
@@ -325,16 +456,28 @@ func (w *Writer) setErr(err error) {
 	}
 }
 
-func (w *Writer) add(evs []event.Event) error {
-	for i := range evs {
-		ev := &evs[i]
+// monthOf is t's month (UTC) counted from year 0.
+func monthOf(t time.Time) int64 {
+	u := t.UTC()
+	return int64(u.Year())*12 + int64(u.Month()) - 1
+}
+
+// monthStart is the first instant of month m (UTC).
+func monthStart(m int64) time.Time {
+	y, mo := m/12, m%12
+	if mo < 0 {
+		y, mo = y-1, mo+12
+	}
+	return time.Date(int(y), time.Month(mo+1), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func (w *Writer) add(b *batch) error {
+	for i := range b.evs {
+		ev := &b.evs[i]
 		if ev.Time.After(w.wm) {
 			w.wm = ev.Time
 		}
-		k := pkey{ev.Kind, ev.Time.Unix() / 3600}
-		if ev.Time.Unix() < 0 && ev.Time.Unix()%3600 != 0 {
-			k.hour--
-		}
+		k := pkey{ev.Kind, monthOf(ev.Time)}
 		p := w.parts[k]
 		if p == nil {
 			rel, ok := w.names[k]
@@ -342,19 +485,19 @@ func (w *Writer) add(evs []event.Event) error {
 				rel = partitionOf(ev.Kind.String(), ev.Time)
 				w.names[k] = rel
 			}
-			p = newPartition(ev.Kind.String(), rel, time.Unix((k.hour+1)*3600, 0))
+			p = newPartition(ev.Kind.String(), rel, monthStart(k.month+1))
 			w.parts[k] = p
 		}
-		p.add(ev)
+		p.add(ev, b.meta[i])
 		if p.buffered() >= w.opt.RowGroupRows {
 			if err := p.group(w); err != nil {
 				return err
 			}
 		}
 	}
-	// Close partitions whose hour is over (plus lateness).
+	// Close partitions whose month is over (plus lateness).
 	for k, p := range w.parts {
-		if w.wm.Sub(p.hourEnd()) > w.opt.Lateness {
+		if w.wm.Sub(p.monthEnd()) > w.opt.Lateness {
 			if err := p.finish(w); err != nil {
 				return err
 			}
@@ -367,36 +510,39 @@ func (w *Writer) add(evs []event.Event) error {
 
 func findingTime(r *FindingRow) time.Time { return r.Timestamp }
 
-// writeGroup sorts the buffered rows by time and writes them as one row
-// group of the partition's open file (opening one if needed); a file that
-// reached FileRows is committed.
-func writeGroup[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
-	err := writeRows(w, p, p.rows, at)
-	clear(p.rows)
-	p.rows = p.rows[:0]
-	return err
-}
-
 // writeRows writes rows (sorted here) as one row group of p's open file.
 // It runs on the encoder goroutine for events (see part.group) and
-// synchronously for findings; p's file state belongs to whoever calls it.
-func writeRows[T any](w *Writer, p *part[T], rows []T, at func(*T) time.Time) error {
+// synchronously for findings and compaction; p's file state belongs to
+// whoever calls it.
+func writeRows[T any](w *Writer, p *part[T], rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	at := p.time
 	sort.SliceStable(rows, func(i, j int) bool { return at(&rows[i]).Before(at(&rows[j])) })
 	if p.w == nil {
-		if err := openPart(w, p); err != nil {
+		if err := openPart(w.st, p, w.nextName(), w.opt.Version, w.opt.Run); err != nil {
 			return err
 		}
 	}
+	if err := p.append(rows); err != nil {
+		return err
+	}
+	if p.n >= int64(w.opt.FileRows) {
+		return commit(w, p)
+	}
+	return nil
+}
+
+// append writes rows, already in order, as one row group.
+func (p *part[T]) append(rows []T) error {
 	if _, err := p.w.Write(rows); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
 	}
 	if err := p.w.Flush(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
 	}
-	first, last := at(&rows[0]), at(&rows[len(rows)-1])
+	first, last := p.time(&rows[0]), p.time(&rows[len(rows)-1])
 	if p.n == 0 || first.Before(p.min) {
 		p.min = first
 	}
@@ -404,63 +550,88 @@ func writeRows[T any](w *Writer, p *part[T], rows []T, at func(*T) time.Time) er
 		p.max = last
 	}
 	p.n += int64(len(rows))
-	if p.n >= int64(w.opt.FileRows) {
-		return commit(w, p)
-	}
 	return nil
 }
 
-func openPart[T any](w *Writer, p *part[T]) error {
-	if err := w.st.mkdirs(p.rel); err != nil {
+// nextName is the name of the run's next part file.
+func (w *Writer) nextName() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq++
+	return fmt.Sprintf("part-%s-%05d.parquet", w.opt.Run, w.seq)
+}
+
+// tempName is the hidden name a part file is written under.
+func tempName(name string) string { return "." + name + ".tmp" }
+
+// openPart creates the partition's directory and a temporary file name
+// in it, and starts a Parquet writer on it.
+func openPart[T any](st *store, p *part[T], name, version, run string) error {
+	if err := st.mkdirs(p.rel); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	w.seq++
-	name := fmt.Sprintf("part-%s-%05d.parquet", w.opt.Run, w.seq)
-	w.mu.Unlock()
-	p.tmp = path.Join(p.rel, "."+name+".tmp")
-	f, err := w.st.create(p.tmp)
+	p.tmp = path.Join(p.rel, tempName(name))
+	f, err := st.create(p.tmp)
 	if err != nil {
 		return fmt.Errorf("cannot create part file: %w", err)
 	}
 	p.f = f
 	p.w = parquet.NewGenericWriter[T](f,
 		parquet.Compression(&zstdFast),
-		parquet.CreatedBy("winnow", w.opt.Version, ""),
+		parquet.CreatedBy("winnow", version, ""),
 		parquet.KeyValueMetadata("winnow.schema", SchemaVersion),
-		parquet.KeyValueMetadata("winnow.run", w.opt.Run),
+		parquet.KeyValueMetadata("winnow.run", run),
 		parquet.KeyValueMetadata("winnow.partition", p.rel),
 	)
 	return nil
 }
 
+// seal finishes the part's file durably (footer, fsync, close) and
+// returns its commit record, still under its temporary name.
+func (p *part[T]) seal() (Commit, error) {
+	if err := p.w.Close(); err != nil {
+		p.f.Close()
+		return Commit{}, fmt.Errorf("cannot finish %s: %w", p.tmp, err)
+	}
+	if err := p.f.Sync(); err != nil {
+		p.f.Close()
+		return Commit{}, fmt.Errorf("cannot sync %s: %w", p.tmp, err)
+	}
+	st, _ := p.f.Stat()
+	if err := p.f.Close(); err != nil {
+		return Commit{}, fmt.Errorf("cannot close %s: %w", p.tmp, err)
+	}
+	c := Commit{File: finalName(p.tmp), Rows: p.n, Min: p.min.UTC(), Max: p.max.UTC(), Run: p.run, At: p.at.UTC(),
+		Dropped: p.dropped}
+	if st != nil {
+		c.Bytes = st.Size()
+	}
+	p.w, p.f = nil, nil
+	return c, nil
+}
+
+// finalName is the committed name of a temporary part file.
+func finalName(tmp string) string {
+	dir, base := path.Split(tmp)
+	return dir + base[1:len(base)-len(".tmp")]
+}
+
 // commit closes the partition's file durably, renames it into place and
-// records it in the commit log.
+// records it in the journal.
 func commit[T any](w *Writer, p *part[T]) error {
 	if p.w == nil {
 		return nil
 	}
-	if err := p.w.Close(); err != nil {
-		return fmt.Errorf("cannot finish %s: %w", p.tmp, err)
-	}
-	if err := p.f.Sync(); err != nil {
-		return fmt.Errorf("cannot sync %s: %w", p.tmp, err)
-	}
-	st, _ := p.f.Stat()
-	if err := p.f.Close(); err != nil {
-		return fmt.Errorf("cannot close %s: %w", p.tmp, err)
-	}
-	dir := path.Dir(p.tmp)
-	final := path.Join(dir, path.Base(p.tmp)[1:len(path.Base(p.tmp))-len(".tmp")])
-	if err := w.st.rename(p.tmp, final); err != nil {
-		return fmt.Errorf("cannot commit %s: %w", final, err)
-	}
-	if err := w.st.syncDir(dir); err != nil {
+	p.run, p.at = w.opt.Run, w.opt.Now()
+	c, err := p.seal()
+	if err != nil {
 		return err
 	}
-	c := Commit{File: final, Rows: p.n, Min: p.min.UTC(), Max: p.max.UTC(), Run: w.opt.Run}
-	if st != nil {
-		c.Bytes = st.Size()
+	if err := w.st.rename(p.tmp, c.File); err != nil {
+		return fmt.Errorf("cannot commit %s: %w", c.File, err)
+	}
+	if err := w.st.syncDir(p.rel); err != nil {
+		return err
 	}
 	w.mu.Lock()
 	c.Dropped = w.dropped[p.rel]
@@ -472,23 +643,19 @@ func commit[T any](w *Writer, p *part[T]) error {
 	} else {
 		w.stats.Events += p.n
 	}
+	w.touched[p.rel] = true
 	w.mu.Unlock()
-	line, _ := json.Marshal(c)
-	if _, err := w.commits.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("cannot write commit log: %w", err)
+	if err := w.journal(&record{Op: opCommit, Commit: c}); err != nil {
+		return err
 	}
-	if err := w.commits.Sync(); err != nil {
-		return fmt.Errorf("cannot sync commit log: %w", err)
-	}
-	p.w, p.f, p.tmp, p.n = nil, nil, "", 0
+	p.tmp, p.n = "", 0
 	return nil
 }
 
-func finish[T any](w *Writer, p *part[T], at func(*T) time.Time) error {
-	if err := writeGroup(w, p, at); err != nil {
-		return err
-	}
-	return commit(w, p)
+func (w *Writer) journal(rs ...*record) error {
+	w.jmu.Lock()
+	defer w.jmu.Unlock()
+	return w.j.append(rs...)
 }
 
 func (w *Writer) closeAll() error {
@@ -497,8 +664,8 @@ func (w *Writer) closeAll() error {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].hour != keys[j].hour {
-			return keys[i].hour < keys[j].hour
+		if keys[i].month != keys[j].month {
+			return keys[i].month < keys[j].month
 		}
 		return keys[i].kind < keys[j].kind
 	})
@@ -516,27 +683,31 @@ func (w *Writer) closeAll() error {
 	if err != nil {
 		return err
 	}
-	var rels []string
 	w.parts = map[pkey]partition{}
 	// Partitions whose every event was dropped still record their count.
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	rels := make([]string, 0, len(w.dropped))
 	for rel := range w.dropped {
 		rels = append(rels, rel)
 	}
 	sort.Strings(rels)
+	var recs []*record
 	for _, rel := range rels {
-		line, _ := json.Marshal(Commit{File: rel + "/", Dropped: w.dropped[rel], Run: w.opt.Run})
-		if _, err := w.commits.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("cannot write commit log: %w", err)
-		}
+		recs = append(recs, &record{Op: opCommit, Commit: Commit{File: rel + "/", Dropped: w.dropped[rel], Run: w.opt.Run}})
 	}
-	return w.commits.Sync()
+	w.mu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	return w.journal(recs...)
 }
 
-// Close flushes and commits every open partition. Findings, if any, are
-// written as kind=finding partitions by their end time. Close returns the
-// first error of the run.
+// Close flushes and commits every open partition, then the findings (as
+// kind=finding partitions by their end time; those the archive already
+// holds are not stored again), then records the end of the run with its
+// inputs. With Options.Compact it then compacts the partitions the run
+// wrote. Close returns the first error of the run and releases the lock.
+// A run that fails is not ended: the next writer removes its files.
 func (w *Writer) Close(findings []event.Alert) error {
 	select {
 	case <-w.done:
@@ -544,25 +715,85 @@ func (w *Writer) Close(findings []event.Alert) error {
 		close(w.queue)
 		<-w.done
 	}
-	err := w.err
-	if err == nil && len(findings) > 0 {
-		err = w.writeFindings(findings)
+	defer w.release()
+	if w.err != nil {
+		return w.err
 	}
-	if cerr := w.commits.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("cannot close commit log: %w", cerr)
+	if len(findings) > 0 {
+		if err := w.writeFindings(findings); err != nil {
+			return err
+		}
 	}
+	now := w.opt.Now().UTC()
+	end := &record{Op: opEnd, Commit: Commit{Run: w.opt.Run}, Time: now}
+	for _, t := range w.order {
+		if t.Duplicate != "" {
+			continue
+		}
+		lines := max(t.Lines, t.Last)
+		if lines == 0 {
+			continue
+		}
+		end.Inputs = append(end.Inputs, InputRecord{Name: t.Name, Fingerprint: t.fp, Prefix: t.head,
+			Dev: t.src.Dev, Ino: t.src.Ino, Lines: lines, Events: t.Stored, Run: w.opt.Run, At: now})
+	}
+	if err := w.journal(end); err != nil {
+		return err
+	}
+	if w.opt.Compact {
+		w.mu.Lock()
+		rels := make([]string, 0, len(w.touched))
+		for rel := range w.touched {
+			rels = append(rels, rel)
+		}
+		w.mu.Unlock()
+		a := &writable{st: w.st, lock: w.lock, j: w.j}
+		cs, err := a.compact(CompactOptions{Partitions: rels, RowGroupRows: w.opt.RowGroupRows, Version: w.opt.Version, Now: w.opt.Now})
+		w.stats.Compacted = cs
+		if errors.Is(err, ErrBusy) {
+			w.stats.CompactPostponed = "the archive is being read"
+		} else if err != nil {
+			return err
+		}
+	}
+	return w.j.checkpoint(false)
+}
+
+// release closes the journal and frees the lock (once).
+func (w *Writer) release() {
+	if w.st == nil {
+		return
+	}
+	w.j.close()
+	unlock(w.lock)
 	w.st.close()
-	return err
+	w.st = nil
 }
 
 func (w *Writer) writeFindings(alerts []event.Alert) error {
+	// Findings the archive already holds (a re-run over the same input)
+	// are not stored twice.
+	from, to := alerts[0].End, alerts[0].End
+	for i := range alerts {
+		from, to = minTime(from, alerts[i].End), maxTime(to, alerts[i].End)
+	}
+	have := map[Key]int{}
+	old, _ := Findings(w.opt.Dir, from, to.Add(time.Nanosecond))
+	for i := range old {
+		have[KeyOf(&old[i])]++
+	}
 	parts := map[string]*part[FindingRow]{}
 	for i := range alerts {
+		if k := KeyOf(&alerts[i]); have[k] > 0 {
+			have[k]--
+			w.stats.Repeated++
+			continue
+		}
 		r := findingRow(&alerts[i], w.opt.Run)
 		rel := partitionOf("finding", r.Timestamp)
 		p := parts[rel]
 		if p == nil {
-			p = &part[FindingRow]{kind: "finding", rel: rel}
+			p = &part[FindingRow]{kind: "finding", rel: rel, time: findingTime}
 			parts[rel] = p
 		}
 		p.rows = append(p.rows, r)
@@ -573,11 +804,29 @@ func (w *Writer) writeFindings(alerts []event.Alert) error {
 	}
 	sort.Strings(rels)
 	for _, rel := range rels {
-		if err := finish(w, parts[rel], findingTime); err != nil {
+		p := parts[rel]
+		if err := writeRows(w, p, p.rows); err != nil {
+			return err
+		}
+		if err := commit(w, p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Stats returns the counters so far (final after Close).
@@ -585,4 +834,14 @@ func (w *Writer) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.stats
+}
+
+// Inputs returns what the run did with each tracked input (final after
+// Close), in the order they were tracked.
+func (w *Writer) Inputs() []InputStat {
+	out := make([]InputStat, 0, len(w.order))
+	for _, t := range w.order {
+		out = append(out, t.InputStat)
+	}
+	return out
 }

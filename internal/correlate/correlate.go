@@ -41,6 +41,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -122,7 +123,8 @@ type Correlator struct {
 // incident is an incident being built.
 type incident struct {
 	inc   event.Incident
-	seq   int64 // opening order, for deterministic tie-breaks
+	role  string // the entity's infrastructure role, when a finding named one
+	seq   int64  // opening order, for deterministic tie-breaks
 	rules map[string]*ruleAcc
 	keys  map[string]struct{}
 	rel   map[event.Entity]struct{}
@@ -341,6 +343,9 @@ func (in *incident) fold(id string, a event.Alert, cfg Config) {
 	}
 	in.inc.Count++
 	in.inc.Version++
+	if a.Role != "" {
+		in.role = a.Role
+	}
 	in.extend(a.Start, a.End)
 	in.relate(&a, cfg)
 	r := in.rules[a.Rule]
@@ -426,6 +431,9 @@ func (r *ruleAcc) keep(id string, a event.Alert, n int) {
 }
 
 func (in *incident) merge(o *incident, cfg Config) {
+	if o.role != "" {
+		in.role = o.role
+	}
 	in.inc.Merged = append(in.inc.Merged, o.inc.ID)
 	in.inc.Merged = append(in.inc.Merged, o.inc.Merged...)
 	in.inc.Count += o.inc.Count
@@ -455,6 +463,41 @@ func (in *incident) merge(o *incident, cfg Config) {
 	}
 }
 
+// roleExplains lists, per infrastructure role, the rule prefixes whose
+// findings about the entity are its clients' activity: they become
+// context of its incident, not reasons.
+var roleExplains = map[string][]string{
+	event.RoleDNSResolver: {"dns.", "series.dns"},
+}
+
+// weak says whether the rule's findings are context: below ContextBelow,
+// or explained by the entity's role.
+func (in *incident) weak(name string, r *ruleAcc, cfg Config) bool {
+	return r.sev < cfg.ContextBelow || in.demoted(name, r)
+}
+
+func (in *incident) demoted(name string, r *ruleAcc) bool {
+	if in.role == "" || r.kept[0].Role != "" {
+		return false
+	}
+	for _, p := range roleExplains[in.role] {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// strong says whether some rule is a reason in its own right.
+func (in *incident) strong(cfg Config) bool {
+	for name, r := range in.rules {
+		if !in.weak(name, r, cfg) {
+			return true
+		}
+	}
+	return false
+}
+
 // snapshot renders the incident's public value (without links: rank adds
 // them). The copy shares nothing mutable with the correlator.
 func (in *incident) snapshot(cfg Config) event.Incident {
@@ -465,20 +508,20 @@ func (in *incident) snapshot(cfg Config) event.Incident {
 	out.Reasons, out.Context, out.Findings = nil, nil, nil
 	out.Severity = 0
 	names := make([]string, 0, len(in.rules))
-	strong := false
-	for name, r := range in.rules {
+	for name := range in.rules {
 		names = append(names, name)
-		if r.sev >= cfg.ContextBelow {
-			strong = true
-		}
 	}
 	sort.Strings(names)
+	strong := in.strong(cfg)
 	for _, name := range names {
 		r := in.rules[name]
 		best := r.kept[0]
 		reason := event.Reason{Rule: name, Severity: r.sev, Score: best.Score, Count: r.count,
 			Description: best.Description, Start: best.Start, End: best.End}
-		if strong && r.sev < cfg.ContextBelow {
+		// With a reason in its own right, weak rules are context; without
+		// one, the weak rules are the reasons, except those the entity's
+		// role explains.
+		if (strong && in.weak(name, r, cfg)) || (!strong && in.demoted(name, r)) {
 			out.Context = append(out.Context, reason)
 		} else {
 			out.Reasons = append(out.Reasons, reason)
@@ -495,17 +538,11 @@ func (in *incident) snapshot(cfg Config) event.Incident {
 
 // own is the incident's risk from its own findings and context.
 func (in *incident) own(cfg Config) float64 {
-	strong := false
-	for _, r := range in.rules {
-		if r.sev >= cfg.ContextBelow {
-			strong = true
-			break
-		}
-	}
+	strong := in.strong(cfg)
 	rest := 1.0
-	for _, r := range in.rules {
+	for name, r := range in.rules {
 		w := r.best
-		if strong && r.sev < cfg.ContextBelow {
+		if (strong && in.weak(name, r, cfg)) || (!strong && in.demoted(name, r)) {
 			w *= LinkWeight
 		}
 		rest *= 1 - w

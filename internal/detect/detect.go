@@ -162,12 +162,19 @@ type Stats struct {
 	// because the cap was near and they had not been seen before (see
 	// Doorkeeper): under a flood of one-off keys, the keys not tracked.
 	Deferred int64
+	// Limit names the parameter whose cap caused Shed or Deferred when it
+	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
+	Limit string
 }
 
 // Add sums two Stats.
 func (s Stats) Add(o Stats) Stats {
+	limit := s.Limit
+	if limit == "" {
+		limit = o.Limit
+	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred}
+		Deferred: s.Deferred + o.Deferred, Limit: limit}
 }
 
 // Param documents one tunable parameter and its default.
@@ -216,6 +223,20 @@ func NewParams(s *Spec, overrides map[string]string) (Params, error) {
 		p.values[k] = v
 	}
 	return p, nil
+}
+
+// Equal reports whether p and q are the same spec's parameters with the
+// same values.
+func (p Params) Equal(q Params) bool {
+	if p.spec != q.spec || len(p.values) != len(q.values) {
+		return false
+	}
+	for k, v := range p.values {
+		if w, ok := q.values[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 func (p Params) raw(name string) string {

@@ -80,6 +80,14 @@ type message struct {
 	// (and the advance); restore hands it state before any event.
 	snap    chan<- shardSnap
 	restore *shardRestore
+	reconf  *shardReconf
+}
+
+// shardReconf replaces a shard's detectors (Runner.Reconfigure).
+type shardReconf struct {
+	enabled []Enabled
+	dets    []instance // the new set; entries with reuse >= 0 are filled by the shard
+	reuse   []int      // index of the old instance kept in its place, or -1
 }
 
 // routeTable says, per key, which kinds/actions any detector on that key
@@ -92,12 +100,13 @@ type routeTable struct {
 }
 
 type shard struct {
-	idx   int
-	in    chan message
-	dets  []instance
-	mu    sync.Mutex // guards stats, which Stats reads from other goroutines
-	stats []Stats
-	busy  atomic.Int64 // nanoseconds spent in detectors
+	idx     int
+	enabled []Enabled // the detectors of dets, in order (the shard's copy)
+	in      chan message
+	dets    []instance
+	mu      sync.Mutex // guards stats, which Stats reads from other goroutines
+	stats   []Stats
+	busy    atomic.Int64 // nanoseconds spent in detectors
 }
 
 type instance struct {
@@ -125,6 +134,7 @@ func NewRunner(ctx context.Context, cfg RunnerConfig, enabled []Enabled, emit Em
 			sh.dets = append(sh.dets, newInstance(d, en.Spec))
 		}
 		sh.stats = make([]Stats, len(enabled))
+		sh.enabled = enabled
 		r.shards = append(r.shards, sh)
 		r.pending = append(r.pending, nil)
 	}
@@ -430,6 +440,9 @@ func (r *Runner) work(sh *shard) {
 		if m.restore != nil {
 			m.restore.done <- sh.restore(m.restore)
 		}
+		if m.reconf != nil {
+			sh.reconfigure(m.reconf, r.emit)
+		}
 		t0 := time.Now()
 		sh.process(m.batch, r.emit)
 		r.putBatch(m.batch)
@@ -453,7 +466,7 @@ func (r *Runner) work(sh *shard) {
 			close(m.sync)
 		}
 		if m.snap != nil {
-			m.snap <- sh.snapshot(r.enabled)
+			m.snap <- sh.snapshot(sh.enabled)
 		}
 		if m.flush {
 			for i := range sh.dets {
@@ -494,13 +507,91 @@ func (sh *shard) process(batch []routed, emit Emit) {
 // spec name. Final after Close; in a live run (RunnerConfig.Live) it may be
 // called from any goroutine and is as of each shard's last watermark.
 func (r *Runner) Stats() map[string]Stats {
-	out := make(map[string]Stats, len(r.enabled))
+	out := map[string]Stats{}
 	for _, sh := range r.shards {
 		sh.mu.Lock()
-		for i, en := range r.enabled {
-			out[en.Spec.Name] = out[en.Spec.Name].Add(sh.stats[i])
+		for i, en := range sh.enabled {
+			if i < len(sh.stats) {
+				out[en.Spec.Name] = out[en.Spec.Name].Add(sh.stats[i])
+			}
 		}
 		sh.mu.Unlock()
 	}
 	return out
+}
+
+// Reconfigure replaces the enabled detectors while the run goes on (a
+// daemon's reload). A detector whose spec name and parameters are
+// unchanged keeps its instances, and so all its state; a detector that is
+// new, or whose parameters changed, starts with fresh instances; the
+// instances dropped (removed, or replaced by new parameters) are flushed
+// first, so their open episodes report as closed. Events submitted before
+// the call are observed by the old set. Called from the producer goroutine
+// like Submit; on error nothing changed.
+func (r *Runner) Reconfigure(enabled []Enabled) error {
+	old := r.enabled
+	reuse := make([]int, len(enabled))
+	for i, en := range enabled {
+		reuse[i] = -1
+		for j, o := range old {
+			if o.Spec.Name == en.Spec.Name && o.Params.Equal(en.Params) {
+				reuse[i] = j
+			}
+		}
+	}
+	msgs := make([]*shardReconf, len(r.shards))
+	for s := range r.shards {
+		m := &shardReconf{enabled: enabled, dets: make([]instance, len(enabled)), reuse: reuse}
+		for i, en := range enabled {
+			if reuse[i] >= 0 {
+				continue
+			}
+			d, err := en.Spec.New(en.Params)
+			if err != nil {
+				return fmt.Errorf("cannot start detector %s: %w", en.Spec.Name, err)
+			}
+			m.dets[i] = newInstance(d, en.Spec)
+		}
+		msgs[s] = m
+	}
+	if r.cfg.Live {
+		for _, m := range msgs {
+			for i := range m.dets {
+				if p, ok := m.dets[i].d.(Prober); ok && reuse[i] < 0 {
+					p.Probe(r.emit) // start tracking, as NewRunner does
+				}
+			}
+		}
+	}
+	for s, m := range msgs {
+		if err := r.send(s, message{batch: r.pending[s], reconf: m}); err != nil {
+			return err
+		}
+		r.pending[s] = nil
+	}
+	r.enabled = enabled
+	r.route = buildRoutes(enabled)
+	return nil
+}
+
+// reconfigure swaps the shard's detectors (see Runner.Reconfigure).
+func (sh *shard) reconfigure(m *shardReconf, emit Emit) {
+	kept := make([]bool, len(sh.dets))
+	for i, j := range m.reuse {
+		if j >= 0 {
+			m.dets[i] = sh.dets[j]
+			kept[j] = true
+		}
+	}
+	for j := range sh.dets {
+		if !kept[j] {
+			sh.dets[j].d.Flush(emit)
+		}
+	}
+	sh.dets = m.dets
+	sh.mu.Lock()
+	sh.enabled = m.enabled
+	sh.stats = make([]Stats, len(m.dets))
+	sh.mu.Unlock()
+	sh.snapStats()
 }

@@ -238,3 +238,86 @@ func (t *Table[V]) Restore(r *SnapshotReader, p uint8, c ValueCodec[V], fix func
 	}
 	return nil
 }
+
+// ShardState sets the instance's non-entity state to the encodings of ms,
+// in order (see Shard).
+func (w *SnapshotWriter) ShardState(ms ...codec.Marshaler) {
+	var e codec.Enc
+	for _, m := range ms {
+		m.MarshalState(&e)
+	}
+	w.Shard(e.Bytes())
+}
+
+// RestoreShard reads what ShardState wrote into us, in the same order,
+// once per blob of Shards: when the snapshot had another sharding, each
+// Unmarshaler is called once per former shard and merges what it reads
+// (a Doorkeeper ORs the bits).
+func (r *SnapshotReader) RestoreShard(us ...codec.Unmarshaler) error {
+	for _, b := range r.shards {
+		d := codec.NewDec(b)
+		for _, u := range us {
+			if err := u.UnmarshalState(d); err != nil {
+				return fmt.Errorf("cannot restore %s: %w", r.ds.Name, err)
+			}
+		}
+		if err := d.End(); err != nil {
+			return fmt.Errorf("cannot restore %s: %w", r.ds.Name, err)
+		}
+	}
+	return nil
+}
+
+// EncodeTable appends t's entries (key, last seen, value), oldest first,
+// to e: for a table that is a shard's state rather than its entities'
+// (its keys are not routes; see Snapshotter).
+func EncodeTable[V any](e *codec.Enc, t *Table[V], c ValueCodec[V]) {
+	e.Uvarint(uint64(t.Len()))
+	for n := t.tail; n != nil; n = n.prev {
+		e.String(n.key)
+		e.Varint(n.seen)
+		c.Encode(e, &n.val)
+	}
+}
+
+// DecodeTable reads EncodeTable's entries into t. An entry whose key t
+// holds already replaces it only if it was seen later (blobs of several
+// former shards merge); entries beyond t's capacity evict the least
+// recently seen, without callbacks. On error t is unchanged.
+func DecodeTable[V any](d *codec.Dec, t *Table[V], c ValueCodec[V]) error {
+	type entry struct {
+		key  string
+		seen int64
+		v    V
+	}
+	n := d.Len(3)
+	es := make([]entry, 0, n)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		en := entry{key: d.String(), seen: d.Varint()}
+		if err := c.Decode(d, &en.v); err != nil {
+			return err
+		}
+		es = append(es, en)
+	}
+	if err := d.Err(); err != nil {
+		return err
+	}
+	for _, en := range es {
+		if old := t.m[en.key]; old != nil {
+			if old.seen >= en.seen {
+				continue
+			}
+			t.Delete(en.key)
+		}
+		if len(t.m) >= t.max {
+			nd := t.tail
+			t.unlink(nd)
+			delete(t.m, nd.key)
+			t.shed++
+			t.release(nd)
+		}
+		nd := t.insert(en.key, en.seen)
+		nd.val = en.v
+	}
+	return nil
+}

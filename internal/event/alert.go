@@ -91,4 +91,16 @@ type Alert struct {
 	// supersedes it. Findings emitted when an episode closes leave it
 	// false.
 	Open bool
+	// Role, when set, says the finding identifies its entity as
+	// infrastructure (RoleDNSResolver): the activity other findings
+	// attribute to the entity is its clients', and correlation treats
+	// those findings as context of the entity, not reasons.
+	Role string
 }
+
+// Roles an entity can be identified in.
+const (
+	// RoleDNSResolver: the address answers other hosts' DNS queries and
+	// re-asks them upstream; its own query traffic is its clients'.
+	RoleDNSResolver = "dns-resolver"
+)

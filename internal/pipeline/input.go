@@ -1,15 +1,18 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 
 	"winnow/internal/event"
 	"winnow/internal/parse"
+	"winnow/internal/parse/syslog"
 	"winnow/internal/source"
 )
 
@@ -157,14 +160,76 @@ func (p *Pipeline) openInput(in source.Input, start Mark) *inputRun {
 		r.fail(fmt.Errorf("%s: %w", in.Name, err))
 		return r
 	}
-	r.use(fm)
+	r.use(fm, head)
 	return r
 }
 
-// use sets the input's format.
-func (r *inputRun) use(fm parse.Format) {
+// use sets the input's format; head is the sample it was chosen on.
+func (r *inputRun) use(fm parse.Format, head [][]byte) {
 	r.stats.Format = fm.Name
+	r.inferYear(head)
 	r.parser = fm.New(r.opts)
+}
+
+// inferYear sets the year of RFC 3164 timestamps (which have none) from
+// the input's first and last lines and its mtime, so that no event is
+// dated after the file was last written (syslog.InferYear), and warns when
+// that meant rolling back from the mtime's year. Only for uncompressed
+// regular files (the last line is read from the end) and when --year was
+// not given.
+func (r *inputRun) inferYear(head [][]byte) {
+	if r.opts.Year != 0 || r.opts.ModTime.IsZero() || r.in.Path == "" || r.in.Size <= 0 {
+		return
+	}
+	tail := lastLines(r.in.Path, r.in.Size)
+	for _, first := range head {
+		for i := len(tail) - 1; i >= 0; i-- {
+			year, rolled, ok := syslog.InferYear(first, tail[i], r.opts.ModTime, r.opts.Location)
+			if !ok {
+				continue
+			}
+			r.opts.Year = year
+			if rolled {
+				r.stats.Warnings = append(r.stats.Warnings, fmt.Sprintf(
+					"%s: its RFC 3164 timestamps have no year; took %d for the first line so that the last (%s) is not after the file's modification time (%s); use --year to set it",
+					r.in.Name, year, firstField(tail[i], 15), r.opts.ModTime.Format("2006-01-02 15:04")))
+			}
+			return
+		}
+	}
+}
+
+// lastLines returns the non-empty lines in the last 16 KiB of an
+// uncompressed file (none for gzip or xz), last line last.
+func lastLines(path string, size int64) [][]byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var magic [6]byte
+	if n, _ := f.ReadAt(magic[:], 0); n >= 2 && (magic[0] == 0x1f && magic[1] == 0x8b || bytes.HasPrefix(magic[:n], []byte("\xfd7zXZ"))) {
+		return nil
+	}
+	off := max(size-16<<10, 0)
+	buf := make([]byte, size-off)
+	n, _ := f.ReadAt(buf, off)
+	buf = buf[:n]
+	if off > 0 { // drop the partial first line
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			buf = buf[i+1:]
+		}
+	}
+	var out [][]byte
+	for _, l := range bytes.FieldsFunc(buf, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		out = append(out, l)
+	}
+	return out
+}
+
+// firstField returns at most n leading bytes of b as printable text.
+func firstField(b []byte, n int) string {
+	return sanitize(b[:min(n, len(b))])
 }
 
 func (p *Pipeline) pickFormat(head [][]byte) (parse.Format, error) {
@@ -321,7 +386,7 @@ func (r *inputRun) decide(add func(*source.Line) bool) bool {
 		r.fail(fmt.Errorf("%s: %w", r.in.Name, err))
 		return false
 	}
-	r.use(fm)
+	r.use(fm, samples)
 	for i := range held {
 		if !add(&held[i]) {
 			return false

@@ -26,6 +26,12 @@ import (
 // result, the events seen and the pipeline (for Progress).
 func runInputs(t *testing.T, inputs []source.Input, force string) (*pipeline.Result, []event.Event, *pipeline.Pipeline) {
 	t.Helper()
+	return runYear(t, inputs, force, 2026)
+}
+
+// runYear is runInputs with a --year (0: inferred).
+func runYear(t *testing.T, inputs []source.Input, force string, year int) (*pipeline.Result, []event.Event, *pipeline.Pipeline) {
+	t.Helper()
 	var mu sync.Mutex
 	var seen []event.Event
 	spec := &detect.Spec{Name: "test.record", Key: detect.KeyHost, Kinds: []event.Kind{event.KindAuth, event.KindSyslog, event.KindHTTP},
@@ -35,7 +41,7 @@ func runInputs(t *testing.T, inputs []source.Input, force string) (*pipeline.Res
 	formats.Add(authlog.Format())
 	formats.Add(access.Format())
 	pl, err := pipeline.New(pipeline.Config{Inputs: inputs, Formats: formats, Workers: 1, InputFormat: force,
-		Detectors: []detect.Enabled{{Spec: spec, Params: p}}, Parse: parse.Options{Year: 2026, Location: time.UTC}})
+		Detectors: []detect.Enabled{{Spec: spec, Params: p}}, Parse: parse.Options{Year: year, Location: time.UTC}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,5 +215,49 @@ func TestLongLinesKeepTheirTail(t *testing.T) {
 	}
 	if got := seen[1].SrcIP.String(); got != "198.51.100.8" {
 		t.Errorf("cut 3 MiB line: source %q, want 198.51.100.8 (the tail must survive the cut)", got)
+	}
+}
+
+// Issue 10 item 10: an RFC 3164 log copied with a fresh mtime (secrepo's
+// auth.log: Nov 30 – Dec 31, copied on Dec 4) is dated so that no event
+// is after the mtime, with a warning; a live log keeps the mtime's year.
+func TestYearInferredFromMtime(t *testing.T) {
+	dir := t.TempDir()
+	body := "Nov 30 06:39:00 h sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n" +
+		"Dec  2 10:00:00 h sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n" +
+		"Dec 31 22:27:48 h sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2\n"
+	p := filepath.Join(dir, "auth.log")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mod := time.Date(2026, 12, 4, 16, 58, 0, 0, time.UTC)
+	if err := os.Chtimes(p, mod, mod); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ := source.Expand([]string{p})
+	res, seen, _ := runYear(t, ins, "", 0)
+	if len(seen) != 3 {
+		t.Fatalf("%d events", len(seen))
+	}
+	for _, ev := range seen {
+		if ev.Time.After(mod) {
+			t.Errorf("event at %v, after the file's mtime %v", ev.Time, mod)
+		}
+	}
+	if seen[0].Time.Year() != 2025 || seen[2].Time.Year() != 2025 {
+		t.Errorf("years %d..%d, want 2025", seen[0].Time.Year(), seen[2].Time.Year())
+	}
+	if w := res.Inputs[0].Warnings; len(w) != 1 || !strings.Contains(w[0], "took 2025") || !strings.Contains(w[0], "--year") {
+		t.Errorf("warnings %q", w)
+	}
+	// A log written up to its mtime: the mtime's year, no warning.
+	live := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(p, live, live); err != nil {
+		t.Fatal(err)
+	}
+	ins, _ = source.Expand([]string{p})
+	res, seen, _ = runYear(t, ins, "", 0)
+	if seen[2].Time.Year() != 2026 || len(res.Inputs[0].Warnings) != 0 {
+		t.Errorf("live log: last event %v, warnings %q", seen[2].Time, res.Inputs[0].Warnings)
 	}
 }

@@ -53,6 +53,9 @@ type LiveConfig struct {
 	Sink func([]event.Event) error
 	// Now is the wall clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Restore is detector state saved by an earlier run (Checkpoint),
+	// loaded before the first event; nil starts cold.
+	Restore *detect.Snapshot
 }
 
 // LiveInputStats are one input's counters during a live run.
@@ -77,7 +80,7 @@ type LiveInputStats struct {
 type Live struct {
 	cfg    LiveConfig
 	inputs []*liveInput
-	runner *detect.Runner
+	runner atomic.Pointer[detect.Runner]
 
 	mu        sync.Mutex
 	positions map[posKey]source.Position
@@ -88,8 +91,9 @@ type Live struct {
 type posKey struct{ source, file string }
 
 type checkpoint struct {
-	fn   func([]source.Position) error
-	done chan error
+	fn     func([]source.Position, *detect.Snapshot) error
+	reload []detect.Enabled // non-nil: a Reload, not a checkpoint
+	done   chan error
 }
 
 type liveInput struct {
@@ -170,21 +174,45 @@ func (l *Live) Inputs() []LiveInputStats {
 // Detectors returns the detectors' counters (entities tracked, shed, ...)
 // as of their last watermark; nil before Run started.
 func (l *Live) Detectors() map[string]detect.Stats {
-	if !l.running.Load() {
+	r := l.runner.Load()
+	if r == nil {
 		return nil
 	}
-	return l.runner.Stats()
+	return r.Stats()
+}
+
+// Busy returns the time spent in detectors so far.
+func (l *Live) Busy() time.Duration {
+	if r := l.runner.Load(); r != nil {
+		return r.Busy()
+	}
+	return 0
 }
 
 // Checkpoint runs fn on the run's goroutine at a quiet point: every event
-// read so far has been delivered to and processed by the detectors, and no
-// other batch is taken until fn returns. fn gets the position after the
-// last batch of every input and file; it snapshots detector state,
-// flushes the sinks and then stores the positions, in that order, so a
-// stored position never runs ahead of durable state. Checkpoint blocks
-// until fn ran (or ctx is done, or the run ended).
-func (l *Live) Checkpoint(ctx context.Context, fn func([]source.Position) error) error {
-	c := checkpoint{fn: fn, done: make(chan error, 1)}
+// read so far has been processed by the detectors (and every finding they
+// caused emitted), and no other batch is taken until fn returns. fn gets
+// the position after the last batch of every input and file, and the
+// detectors' state at that point; it flushes the sinks, saves the state
+// and then stores the positions, so a stored position never runs ahead of
+// durable state. Checkpoint blocks until fn ran (or ctx is done, or the
+// run ended).
+func (l *Live) Checkpoint(ctx context.Context, fn func([]source.Position, *detect.Snapshot) error) error {
+	return l.call(ctx, checkpoint{fn: fn, done: make(chan error, 1)})
+}
+
+// Reload replaces the detectors (new parameters, indicator lists) at a
+// quiet point (detect.Runner.Reconfigure): detectors whose parameters did
+// not change keep their state; changed ones report their open episodes and
+// start over with the new parameters.
+func (l *Live) Reload(ctx context.Context, enabled []detect.Enabled) error {
+	if enabled == nil {
+		enabled = []detect.Enabled{}
+	}
+	return l.call(ctx, checkpoint{reload: enabled, done: make(chan error, 1)})
+}
+
+func (l *Live) call(ctx context.Context, c checkpoint) error {
 	select {
 	case l.ckpt <- c:
 	case <-ctx.Done():
@@ -204,12 +232,11 @@ func (l *Live) Checkpoint(ctx context.Context, fn func([]source.Position) error)
 func (l *Live) Run(ctx context.Context, emit detect.Emit) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	runner, err := detect.NewRunner(context.WithoutCancel(ctx), detect.RunnerConfig{Workers: l.cfg.Workers,
-		Lateness: l.cfg.Lateness, Tick: l.cfg.Heartbeat, Live: true}, l.cfg.Detectors, emit)
+	runner, stopRunner, err := l.newRunner(ctx, l.cfg.Detectors, l.cfg.Restore, emit)
 	if err != nil {
 		return err
 	}
-	l.runner = runner
+	defer func() { stopRunner() }()
 	l.running.Store(true)
 
 	batches := make(chan liveBatch, 4*len(l.inputs))
@@ -277,12 +304,14 @@ loop:
 				}
 			}
 		case c := <-l.ckpt:
-			err := runner.Push()
-			if err == nil {
-				err = runner.Sync()
-			}
-			if err == nil {
-				err = c.fn(l.Positions())
+			var err error
+			if c.reload != nil {
+				err = runner.Reconfigure(c.reload)
+			} else {
+				var snap *detect.Snapshot
+				if snap, err = runner.Snapshot(); err == nil {
+					err = c.fn(l.Positions(), snap)
+				}
 			}
 			c.done <- err
 		case <-allDone:
@@ -304,7 +333,8 @@ loop:
 		_ = li.in.Source.Close()
 	}
 	wg.Wait()
-	closeErr := runner.Close()
+	closeErr := runner.Close() // flushes: open episodes report
+	stopRunner = func() {}
 	if runErr != nil {
 		return runErr
 	}
@@ -312,6 +342,34 @@ loop:
 		return closeErr
 	}
 	return nil
+}
+
+// newRunner starts a Runner (restored from snap when non-nil) and returns
+// a function that stops it without flushing its detectors.
+func (l *Live) newRunner(ctx context.Context, enabled []detect.Enabled, snap *detect.Snapshot, emit detect.Emit) (*detect.Runner, func(), error) {
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r, err := detect.NewRunner(rctx, detect.RunnerConfig{Workers: l.cfg.Workers,
+		Lateness: l.cfg.Lateness, Tick: l.cfg.Heartbeat, Live: true}, enabled, emit)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	if snap != nil {
+		if err := r.Restore(snap); err != nil {
+			cancel()
+			_ = r.Close()
+			return nil, nil, fmt.Errorf("cannot restore detector state: %w", err)
+		}
+	}
+	l.runner.Store(r)
+	stopped := false
+	return r, func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			_ = r.Close()
+		}
+	}, nil
 }
 
 // Positions returns the position after the last batch taken from every

@@ -133,7 +133,7 @@ func TestLiveFindingsAsTheyHappen(t *testing.T) {
 	}
 	// A checkpoint sees every event processed.
 	var got []source.Position
-	if err := l.Checkpoint(context.Background(), func(ps []source.Position) error { got = ps; return nil }); err != nil || len(got) != 1 {
+	if err := l.Checkpoint(context.Background(), func(ps []source.Position, _ *detect.Snapshot) error { got = ps; return nil }); err != nil || len(got) != 1 {
 		t.Fatalf("checkpoint: %v %v", err, got)
 	}
 	cancel()

@@ -64,6 +64,9 @@ type InputStats struct {
 	// fragments, tcp_gaps, unanswered, ...); nil for line inputs.
 	Detail map[string]int64
 	Err    error // why the input was not (fully) read; nil if it was
+	// Warnings are things the user should know about how the input was
+	// read (a guessed year, ...), one sentence each.
+	Warnings []string
 	// Note says why an input found in a directory (source.Input.Found)
 	// was skipped without being an error: it is not a log winnow reads
 	// (see ErrNotLog). "" when it was read.

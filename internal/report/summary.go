@@ -48,6 +48,9 @@ func writeInput(w io.Writer, in *pipeline.InputStats) {
 	if in.Note != "" {
 		fmt.Fprintf(w, "winnow: note: %s\n", in.Note)
 	}
+	for _, m := range in.Warnings {
+		fmt.Fprintf(w, "winnow: warning: %s\n", m)
+	}
 	var notes []string
 	if in.Malformed > 0 {
 		notes = append(notes, fmt.Sprintf("%s malformed lines skipped", group(in.Malformed)))
@@ -91,8 +94,19 @@ func writeShed(w io.Writer, res *pipeline.Result) {
 	sort.Strings(names)
 	for _, n := range names {
 		st := res.Detectors[n]
-		fmt.Fprintf(w, "winnow: %s: state cap reached: %s entities shed, %s one-off sightings not tracked (raise --set %s.max_entities=N)\n",
-			n, group(st.Shed), group(st.Deferred), n)
+		var what []string
+		if st.Shed > 0 {
+			what = append(what, group(st.Shed)+" entities shed")
+		}
+		if st.Deferred > 0 {
+			what = append(what, group(st.Deferred)+" new sightings not tracked")
+		}
+		limit := st.Limit
+		if limit == "" {
+			limit = "max_entities"
+		}
+		fmt.Fprintf(w, "winnow: %s: state cap reached: %s (raise --set %s.%s=N, a per-worker cap; see 'winnow detectors')\n",
+			n, strings.Join(what, ", "), n, limit)
 	}
 }
 

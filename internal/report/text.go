@@ -36,6 +36,8 @@ const (
 	DefaultWidth  = 100
 	DefaultDetail = 3
 	minWidth      = 40
+	// maxEvidenceLines caps a finding's evidence in the detail.
+	maxEvidenceLines = 2
 )
 
 const (
@@ -356,7 +358,16 @@ func writeFinding(b *strings.Builder, p painter, f *event.Alert, o TextOptions) 
 		b.WriteString(p.c(ansiDim, l) + "\n")
 	}
 	if ev := Evidence(f.Evidence); len(ev) > 0 {
-		writeWrapped(b, strings.Join(ev, "; "), o.Width, sub, sub+"  ")
+		lines := wrap(strings.Join(ev, "; "), o.Width, sub, sub+"  ")
+		if !o.Findings && len(lines) > maxEvidenceLines {
+			// the description carries the key numbers; the rest is in
+			// --format json (or --findings)
+			lines = lines[:maxEvidenceLines]
+			lines[maxEvidenceLines-1] = cut(lines[maxEvidenceLines-1]+" …", o.Width)
+		}
+		for _, l := range lines {
+			b.WriteString(l + "\n")
+		}
 	}
 	n := len(f.Samples)
 	if o.Samples > 0 && n > o.Samples {

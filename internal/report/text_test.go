@@ -69,7 +69,7 @@ var goSyntax = regexp.MustCompile(`map\[|\[\{|\{[a-z]+ [0-9]|&\{|\[\]string`)
 
 func TestTextNoGoSyntaxWrappedEscaped(t *testing.T) {
 	for _, width := range []int{60, 80, 132} {
-		out := render(t, TextOptions{Width: width, MinSeverity: event.SeverityMedium, Top: 10, Samples: 3})
+		out := render(t, TextOptions{Width: width, MinSeverity: event.SeverityMedium, Top: 10, Samples: 3, Findings: true})
 		if m := goSyntax.FindString(out); m != "" {
 			t.Errorf("width %d: Go syntax %q in:\n%s", width, m, out)
 		}

@@ -1,9 +1,9 @@
 package series
 
 import (
-	"hash/maphash"
-
 	"github.com/axiomhq/hyperloglog"
+
+	"winnow/internal/stablehash"
 )
 
 // exactMax is how many distinct hashes Distinct keeps exactly before it
@@ -15,21 +15,22 @@ const exactMax = 32
 // sketch), then with a HyperLogLog sketch (precision 14, ±0.8% standard
 // error, sparse while small, at most 16 KB). Reset reuses the memory.
 type Distinct struct {
-	seed   maphash.Seed
+	seed   uint64
 	exact  []uint64
 	sketch *hyperloglog.Sketch
 	used   bool // the sketch holds this bucket's items
 }
 
 // NewDistinct returns an empty counter; counters sharing a seed hash
-// alike (seeds are per process).
-func NewDistinct(seed maphash.Seed) *Distinct { return &Distinct{seed: seed} }
+// alike, in any process (stablehash), so a counter restored from a
+// snapshot goes on counting right.
+func NewDistinct(seed uint64) *Distinct { return &Distinct{seed: seed} }
 
 // AddString counts s.
-func (d *Distinct) AddString(s string) { d.addHash(maphash.String(d.seed, s)) }
+func (d *Distinct) AddString(s string) { d.addHash(stablehash.Sum64(d.seed, s)) }
 
 // AddBytes counts b.
-func (d *Distinct) AddBytes(b []byte) { d.addHash(maphash.Bytes(d.seed, b)) }
+func (d *Distinct) AddBytes(b []byte) { d.addHash(stablehash.Sum64(d.seed, b)) }
 
 func (d *Distinct) addHash(h uint64) {
 	if d.used {

@@ -1,7 +1,6 @@
 package series
 
 import (
-	"hash/maphash"
 	"math"
 	"strconv"
 	"testing"
@@ -80,7 +79,7 @@ func TestSeriesResolutionsAndMemory(t *testing.T) {
 }
 
 func TestDistinct(t *testing.T) {
-	d := NewDistinct(maphash.MakeSeed())
+	d := NewDistinct(1)
 	for i := 0; i < 20; i++ {
 		d.AddString("a" + strconv.Itoa(i%10))
 	}

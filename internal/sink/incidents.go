@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
+	"math"
 	"sync"
 
 	"winnow/internal/event"
@@ -96,7 +97,7 @@ func (in *Incidents) risk(a *event.Alert) float64 {
 	for _, v := range rules {
 		rest *= 1 - v
 	}
-	return 1 - rest
+	return math.Round((1-rest)*1000) / 1000
 }
 
 func (in *Incidents) trimOpen() {

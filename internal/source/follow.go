@@ -39,6 +39,9 @@ type FollowOptions struct {
 	MaxLine int
 	// ReadSize is the most bytes read from one file per Next (default 256 KiB).
 	ReadSize int
+	// Once reads the matching files to their end and then ends (io.EOF)
+	// instead of following them: a finite source over the same files.
+	Once bool
 }
 
 // Follow follows files across rotation, like tail -F: it reads what is
@@ -122,8 +125,8 @@ func NewFollow(o FollowOptions) (*Follow, error) {
 // Name returns the source's name.
 func (f *Follow) Name() string { return f.name }
 
-// Live reports true: a Follow never ends.
-func (f *Follow) Live() bool { return true }
+// Live reports true unless Options.Once: a Follow never ends.
+func (f *Follow) Live() bool { return !f.o.Once }
 
 // Resume sets the positions to start from (before the first Next).
 func (f *Follow) Resume(ps []Position) error {
@@ -181,6 +184,11 @@ func (f *Follow) Next(ctx context.Context) (Batch, error) {
 		}
 		if b, ok := f.readSome(); ok {
 			return b, nil
+		}
+		if f.o.Once {
+			f.release()
+			f.err = io.EOF
+			return Batch{}, f.err
 		}
 		if time.Since(lastScan) >= f.o.Poll {
 			f.scan(false)

@@ -92,8 +92,9 @@ func TestTunnelDetector(t *testing.T) {
 		evs = append(evs, q(at+time.Millisecond, "10.0.0.66", name, "TXT", "NOERROR"))
 	}
 	out := run(t, "dns.tunnel", evs, nil)
-	if len(out) != 1 {
-		t.Fatalf("%d findings: %+v", len(out), out)
+	if len(out) != 2 || out[1].Entity != (event.Entity{Type: event.EntityIP, Value: "10.0.0.66"}) ||
+		out[1].Related[0].Value != "tunnel-example.com" {
+		t.Fatalf("%d findings, want the domain's and the client's: %+v", len(out), out)
 	}
 	a := out[0]
 	if a.Entity != (event.Entity{Type: event.EntityDomain, Value: "tunnel-example.com"}) || a.SourceIP.String() != "10.0.0.66" ||
@@ -231,7 +232,40 @@ func TestParams(t *testing.T) {
 	}
 	r := &detect.Registry{}
 	Register(r)
-	if len(r.Specs()) != 4 {
+	if len(r.Specs()) != 5 {
 		t.Errorf("%d specs", len(r.Specs()))
+	}
+}
+
+// TestResolverDetector: 10.0.0.53 re-asks upstream, within milliseconds,
+// what two clients asked it: it is reported once as a resolver (info, with
+// the role). A client that merely asks the same popular names as others,
+// and a server that answers without asking anything, are not resolvers.
+func TestResolverDetector(t *testing.T) {
+	srv := func(ip string) func(*event.DNS) { return func(x *event.DNS) { x.ServerIP = netip.MustParseAddr(ip) } }
+	var evs []event.Event
+	at := time.Duration(0)
+	for i := 0; i < 12; i++ {
+		at += 3 * time.Second
+		name := fmt.Sprintf("host%d.example.org", i)
+		client := []string{"10.0.1.1", "10.0.1.2"}[i%2]
+		evs = append(evs, q(at, client, name, "A", "NOERROR", srv("10.0.0.53")))
+		evs = append(evs, q(at+2*time.Millisecond, "10.0.0.53", name, "A", "NOERROR", srv("9.9.9.9")))
+		// another client asks a popular name of its own accord, later
+		evs = append(evs, q(at+time.Second, "10.0.1.3", name, "A", "NOERROR", srv("10.0.0.54")))
+	}
+	out := run(t, "dns.resolver", evs, nil)
+	if len(out) != 1 {
+		t.Fatalf("%d findings: %+v", len(out), out)
+	}
+	a := out[0]
+	if a.Entity.Value != "10.0.0.53" || a.Role != event.RoleDNSResolver || a.Severity != event.SeverityInfo ||
+		a.Evidence["client_count"] != 2 || a.Evidence["reasked_names"] != 5 {
+		t.Errorf("finding %+v", a)
+	}
+	// re-asks too slow to be forwarding are not counted
+	out = run(t, "dns.resolver", evs, map[string]string{"window": "1ms"})
+	if len(out) != 0 {
+		t.Errorf("window 1ms: %+v", out)
 	}
 }

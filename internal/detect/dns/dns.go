@@ -38,7 +38,7 @@ func Register(r *detect.Registry) {
 
 // Specs returns the DNS detector specs.
 func Specs() []detect.Spec {
-	return []detect.Spec{tunnelSpec(), dgaSpec(), orphanSpec(), volumeSpec()}
+	return []detect.Spec{tunnelSpec(), dgaSpec(), orphanSpec(), volumeSpec(), resolverSpec()}
 }
 
 // sharedModel is the embedded model, parsed once (immutable afterwards).

@@ -2,7 +2,6 @@ package dns
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"sort"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
+	"winnow/internal/stablehash"
 )
 
 // dns.tunnel: per registered domain, traffic whose names carry encoded
@@ -56,7 +56,9 @@ type tunnelState struct {
 	recent             [64]uint64 // hashes of recent names (repeat detection)
 	nrecent            int
 	types              counter
-	clients            counter
+	clients            counter      // queries per asking address
+	servers            counter      // queries per server asked (resolvers, upstreams)
+	encClients         counter      // encoded queries per asking address
 	top                []scoredName // highest-scoring names
 	maxTerms           map[string]float64
 }
@@ -72,7 +74,6 @@ type tunnel struct {
 	thr     float64
 	samples int
 	allow   map[string]bool
-	seed    maphash.Seed
 	mix     map[string]int64 // query types seen by this shard (the network's mix)
 	mixN    int64
 }
@@ -91,7 +92,7 @@ func newTunnel(p detect.Params) (detect.Detector, error) {
 		return nil, err
 	}
 	d := &tunnel{m: sharedModel(), thr: thr, samples: ns[1], allow: allowSet(strings.Join(p.Strings("allow"), ",")),
-		seed: maphash.MakeSeed(), mix: map[string]int64{}}
+		mix: map[string]int64{}}
 	d.eps = newEpisodes(ns[0], ds[0], d.end)
 	return d, nil
 }
@@ -124,6 +125,9 @@ func (d *tunnel) Observe(ev *event.Event, emit detect.Emit) {
 	if ev.SrcIP.IsValid() {
 		s.clients.add(ev.SrcIP.String(), 1, 64)
 	}
+	if x.ServerIP.IsValid() {
+		s.servers.add(x.ServerIP.String(), 1, 16)
+	}
 	if x.QType != "" {
 		s.typed++
 		s.types.add(x.QType, 1, 16)
@@ -131,7 +135,7 @@ func (d *tunnel) Observe(ev *event.Event, emit detect.Emit) {
 			s.rare++
 		}
 	}
-	h := maphash.String(d.seed, x.Name)
+	h := stablehash.String(x.Name)
 	if s.distinct == nil {
 		s.distinct = hyperloglog.New14()
 	}
@@ -156,6 +160,9 @@ func (d *tunnel) Observe(ev *event.Event, emit detect.Emit) {
 		s.encoded++
 		s.encodedBits += f.SubBits
 		e.smp.add(ev, d.samples)
+		if ev.SrcIP.IsValid() {
+			s.encClients.add(ev.SrcIP.String(), 1, 64)
+		}
 	}
 	d.keepTop(s, x.Name, te.Score, &f, x.QType)
 }
@@ -198,69 +205,139 @@ func (d *tunnel) rareInMix(s *tunnelState) float64 {
 	return float64(n) / float64(s.typed)
 }
 
+// attribution splits the addresses that asked for the domain into the
+// originating clients and the resolvers between them and the sensor: an
+// address the domain's queries were also sent to re-asked them upstream.
+// It returns the clients (busiest first), the resolvers, and the queries
+// the resolvers' re-asking added.
+func (s *tunnelState) attribution() (clients, resolvers []kv, relayed int64) {
+	for _, c := range s.clients.top(64) {
+		if _, isServer := s.servers.m[c.Key]; isServer {
+			resolvers = append(resolvers, c)
+			relayed += c.Count
+			continue
+		}
+		clients = append(clients, c)
+	}
+	return clients, resolvers, relayed
+}
+
 func (d *tunnel) end(key string, e *ep[tunnelState], emit detect.Emit) {
 	s := &e.v
 	if s.queries == 0 {
 		return
 	}
+	clients, resolvers, relayed := s.attribution()
+	// The resolvers' re-asking repeats the clients' names: judge the
+	// clients' traffic.
+	queries := max(s.queries-relayed, 1)
+	repeats := max(s.repeats-relayed, 0)
+	scale := float64(queries) / float64(s.queries)
+	bytesUp, bytesDown := int64(float64(s.bytesUp)*scale), int64(float64(s.bytesDown)*scale)
 	distinct := int64(1)
 	if s.distinct != nil {
-		distinct = int64(min(s.distinct.Estimate(), uint64(s.queries)))
+		distinct = int64(min(s.distinct.Estimate(), uint64(queries)))
 	}
 	rare := d.rareInMix(s)
-	stats := DomainStats{Queries: int(s.queries), Distinct: int(distinct), Encoded: int(s.encoded),
+	stats := DomainStats{Queries: int(queries), Distinct: int(distinct), Encoded: int(s.encoded),
 		EncodedBits: s.encodedBits, RareTypes: rare >= 0.5}
 	score, terms := DomainTunnel(stats)
 	if score < d.thr {
 		return
 	}
 	mins := float64(e.last-e.start) / float64(time.Minute)
-	clients := s.clients.top(10)
+	if len(clients) > 10 {
+		clients = clients[:10]
+	}
 	a := base("dns.tunnel", tunnelTechniques, event.Entity{Type: event.EntityDomain, Value: key}, e)
 	a.Score = score
 	a.Related = ipEntities(clients)
 	if len(clients) > 0 {
 		a.SourceIP = mustAddr(clients[0].Key)
 	}
-	bytes := s.bytesUp + s.bytesDown
 	a.Severity = event.SeverityHigh
-	if bytes >= 1<<20 || s.encoded >= 1000 {
+	if bytesUp+bytesDown >= 1<<20 || s.encoded >= 1000 {
 		a.Severity = event.SeverityCritical
 	}
-	share := float64(s.encoded) / float64(s.queries)
+	share := float64(s.encoded) / float64(queries)
 	a.Evidence = map[string]any{
-		"queries":              s.queries,
+		"queries":              queries,
 		"responses_only":       s.responses,
 		"distinct_names":       distinct,
-		"never_repeated_share": round2(float64(s.queries-s.repeats) / float64(s.queries)),
+		"never_repeated_share": round2(float64(queries-repeats) / float64(queries)),
 		"encoded_queries":      s.encoded,
 		"encoded_share":        round2(share),
-		"mean_query_score":     round2(s.scoreSum / float64(s.queries-s.repeats)),
+		"mean_query_score":     round2(s.scoreSum / float64(max(s.queries-s.repeats, 1))),
 		"encoded_bits":         int64(s.encodedBits),
-		"bytes_up":             s.bytesUp,
-		"bytes_down":           s.bytesDown,
+		"bytes_up":             bytesUp,
+		"bytes_down":           bytesDown,
 		"nxdomain":             s.nx,
 		"rare_type_share":      round2(rare),
 		"query_types":          s.types.top(5),
 		"clients":              keys(clients),
-		"client_count":         s.clients.distinct(),
+		"client_count":         s.clients.distinct() - len(resolvers),
 		"duration_minutes":     round2(mins),
 		"domain_score_terms":   terms,
 		"top_names":            s.top,
 		"top_name_terms":       s.maxTerms,
 		"threshold":            d.thr,
 	}
+	if len(resolvers) > 0 {
+		a.Evidence["resolvers"] = keys(resolvers)
+		a.Evidence["relayed_queries"] = relayed
+	}
 	if mins >= 1 {
-		a.Evidence["queries_per_minute"] = round2(float64(s.queries) / mins)
+		a.Evidence["queries_per_minute"] = round2(float64(queries) / mins)
 	}
 	who := "no client address"
 	if len(clients) > 0 {
 		who = "from " + strings.Join(keys(clients[:min(3, len(clients))]), ", ")
-		if n := s.clients.distinct(); n > 3 {
+		if n := len(clients); n > 3 {
 			who += fmt.Sprintf(" and %d more", n-3)
 		}
 	}
+	if len(resolvers) > 0 {
+		who += " via resolver " + strings.Join(keys(resolvers[:min(2, len(resolvers))]), ", ")
+	}
 	a.Description = fmt.Sprintf("DNS tunnel suspected under %s: %s with %d distinct names, %d carrying encoded data (%.0f%%), %s up / %s down, %s (score %.2f)",
-		key, plural(s.queries, "query", "queries"), distinct, s.encoded, 100*share, humanBytes(s.bytesUp), humanBytes(s.bytesDown), who, math.Round(score*100)/100)
+		key, plural(queries, "query", "queries"), distinct, s.encoded, 100*share, humanBytes(bytesUp), humanBytes(bytesDown), who, math.Round(score*100)/100)
 	emit(a)
+	d.clientFindings(key, e, a, clients, emit)
+}
+
+// clientFindings reports the tunnel on each client that carried a real
+// part of it (a quarter of the encoded queries, at most three clients), so
+// the hosts running the tunnel are incidents of their own, not only
+// addresses beside the domain.
+func (d *tunnel) clientFindings(domain string, e *ep[tunnelState], dom event.Alert, clients []kv, emit detect.Emit) {
+	s := &e.v
+	n := 0
+	for _, c := range clients {
+		enc := s.encClients.m[c.Key]
+		if enc == 0 || float64(enc) < 0.25*float64(s.encoded) || n == 3 {
+			continue
+		}
+		n++
+		a := dom
+		a.Entity = event.Entity{Type: event.EntityIP, Value: c.Key}
+		a.SourceIP = mustAddr(c.Key)
+		a.Related = []event.Entity{{Type: event.EntityDomain, Value: domain}}
+		a.Samples = clientSamples(dom.Samples, c.Key)
+		a.Evidence = map[string]any{"domain": domain, "queries": c.Count, "encoded_queries": enc,
+			"domain_encoded_queries": s.encoded, "domain_score": round2(dom.Score)}
+		a.Description = fmt.Sprintf("%s ran a DNS tunnel under %s: %s, %d carrying encoded data (%.0f%% of the tunnel's)",
+			c.Key, domain, plural(c.Count, "query", "queries"), enc, 100*float64(enc)/float64(s.encoded))
+		emit(a)
+	}
+}
+
+// clientSamples keeps the domain's samples that come from client.
+func clientSamples(all []event.Sample, client string) []event.Sample {
+	var out []event.Sample
+	for _, s := range all {
+		if strings.Contains(s.Text, " "+client+":") || strings.Contains(s.Text, client+" ") {
+			out = append(out, s)
+		}
+	}
+	return out
 }

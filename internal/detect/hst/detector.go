@@ -2,7 +2,6 @@ package hst
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"net/netip"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
+	"winnow/internal/stablehash"
 )
 
 // Register adds the Half-Space Trees detectors to r.
@@ -75,7 +75,6 @@ type clientDetector struct {
 	cfg     clientConfig
 	sites   map[string]*siteModel
 	clients *detect.Table[clientWindow]
-	seed    maphash.Seed
 	shed    []clientWindow
 	skipped int64
 }
@@ -152,7 +151,7 @@ func newClientDetector(p detect.Params) (detect.Detector, error) {
 	if _, err := New(len(clientFeatures), c.forest); err != nil {
 		return nil, fmt.Errorf("detector hst.http_client: %w", err)
 	}
-	d := &clientDetector{cfg: c, sites: map[string]*siteModel{}, seed: maphash.MakeSeed()}
+	d := &clientDetector{cfg: c, sites: map[string]*siteModel{}}
 	d.clients = detect.NewTable(max, detect.TableOptions[clientWindow]{
 		Shed: func(_ string, w *clientWindow) { d.shed = append(d.shed, *w) },
 	})
@@ -212,7 +211,7 @@ func (d *clientDetector) Observe(ev *event.Event, emit detect.Emit) {
 		w.agents = make(map[string]struct{}, 2)
 	}
 	if len(w.paths) < maxWindowPaths {
-		w.paths[maphash.String(d.seed, h.PathDecoded)] = struct{}{}
+		w.paths[stablehash.String(h.PathDecoded)] = struct{}{}
 	}
 	if len(w.exts) < maxWindowExts {
 		w.exts[h.Ext] = struct{}{}
@@ -246,6 +245,9 @@ func (d *clientDetector) Flush(emit detect.Emit) {
 func (d *clientDetector) Stats() detect.Stats {
 	s := d.clients.Stats()
 	s.Deferred += d.skipped
+	if d.skipped > 0 && s.Shed == 0 {
+		s.Limit = "max_sites" // windows of sites beyond the cap were not scored
+	}
 	return s
 }
 

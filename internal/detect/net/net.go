@@ -31,7 +31,7 @@ func Register(r *detect.Registry) {
 
 // Specs returns the network detector specs.
 func Specs() []detect.Spec {
-	return []detect.Spec{portScanSpec(), hostSweepSpec()}
+	return []detect.Spec{portScanSpec(), hostSweepSpec(), floodSpec(), floodSourceSpec(), reflectionSpec(), heavyHitterSpec()}
 }
 
 var flowKinds = []event.Kind{event.KindFlow}

@@ -92,6 +92,14 @@ func TestAttackCaptures(t *testing.T) {
 		// An IP protocol scan seen only through the target's ICMP
 		// protocol-unreachable replies: the quoted probes name the scanner.
 		{"lucaderi-sgr/2022/Favilli/tests/hs-sh-IPscan.pcapng", map[string][]string{"net.port_scan": {"192.168.231.128"}}},
+		// Floods (StopDDoS collection: one-way captures at the victim,
+		// anonymised to 10.10.10.10).
+		{"stopddos/pkt.TCP.synflood.spoofed.pcap", map[string][]string{"net.flood": {"10.10.10.10"}, "net.heavy_hitter": {"10.10.10.10"}}},
+		{"stopddos/amp.UDP.isakmp.pcap", map[string][]string{"net.reflection": {"10.10.10.10"}}},
+		{"stopddos/amp.TCP.reflection.SYNACK.pcap", map[string][]string{"net.reflection": {"10.10.10.10"}}},
+		// 100 packets with random sources and destinations: no entity
+		// stands out, so no finding names one.
+		{"chrissanders-packets/ppa1e/dosattack.pcap", nil},
 		// Benign traffic: nothing.
 		{"chrissanders-packets/http_dvwa_clearlogin.pcapng", nil},
 		{"chrissanders-packets/dns_isp_hijack.pcapng", nil},

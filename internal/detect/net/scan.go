@@ -66,8 +66,10 @@ func scanSpec(mode scanMode, name, summary string, tech []string, fastDef, slowD
 }
 
 type scanState struct {
-	fast, slow   *sketch.SlidingHLL // distinct failed services/hosts
-	fastC, slowC windowCounts
+	fast, slow   *sketch.SlidingHLL // distinct failed services/hosts (from the second failure on)
+	fastC, slowC windowCounts       // attempts and failures per bucket (from the second failure on)
+	firstHash    uint64             // the first failure's item, until the sketches exist
+	firstAt      int64
 	start, last  time.Time
 	fired        bool
 	peakFast     float64
@@ -158,15 +160,15 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	if s.start.IsZero() {
 		s.start = ev.Time
-		s.fastC = newWindowCounts(6, d.window)
-		s.slowC = newWindowCounts(12, d.slowWin)
 	}
 	if ev.Time.After(s.last) {
 		s.last = ev.Time
 	}
 	t := ev.Time.UnixNano()
-	s.fastC.add(t, fail)
-	s.slowC.add(t, fail)
+	if s.fast != nil {
+		s.fastC.add(t, fail)
+		s.slowC.add(t, fail)
+	}
 	s.probes++
 	if !fail {
 		return
@@ -182,10 +184,6 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 		}
 	case "REJ":
 		s.rej++
-	}
-	if s.fast == nil {
-		s.fast = sketch.NewSlidingHLL(6, 6, int64(d.window))
-		s.slow = sketch.NewSlidingHLL(6, 12, int64(d.slowWin))
 	}
 	var h uint64
 	if d.mode == scanPorts {
@@ -206,11 +204,32 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 			s.otherHosts[ev.DstIP] = struct{}{}
 		}
 	}
-	s.fast.Insert(h, t)
-	s.slow.Insert(h, t)
 	if len(s.samples) < d.samples {
 		s.samples = append(s.samples, sampleOf(ev))
 	}
+	if s.fast == nil {
+		// A source with one failure (every source of a spoofed flood)
+		// keeps only that; the sketches come with the second.
+		if s.fail == 1 {
+			s.firstHash, s.firstAt = h, t
+			return
+		}
+		s.fast = sketch.NewSlidingHLL(6, 6, int64(d.window))
+		s.slow = sketch.NewSlidingHLL(6, 12, int64(d.slowWin))
+		s.fastC = newWindowCounts(6, d.window)
+		s.slowC = newWindowCounts(12, d.slowWin)
+		for _, c := range []*windowCounts{&s.fastC, &s.slowC} {
+			for i := int64(0); i < s.probes-2; i++ {
+				c.add(s.firstAt, false)
+			}
+			c.add(s.firstAt, true)
+			c.add(t, true)
+		}
+		s.fast.Insert(s.firstHash, s.firstAt)
+		s.slow.Insert(s.firstHash, s.firstAt)
+	}
+	s.fast.Insert(h, t)
+	s.slow.Insert(h, t)
 	// Estimate only when the window's failed count could reach a
 	// threshold (distinct ≤ failed probes).
 	fp, ff := s.fastC.sum(t)
@@ -229,14 +248,7 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 	}
 }
 
-func (d *scan) reset(s *scanState) {
-	fast, slow := s.fast, s.slow
-	*s = scanState{fast: fast, slow: slow}
-	if fast != nil {
-		fast.Reset()
-		slow.Reset()
-	}
-}
+func (d *scan) reset(s *scanState) { *s = scanState{} }
 
 // Advance closes the episodes of sources idle for longer than the gap.
 func (d *scan) Advance(t time.Time, emit detect.Emit) {

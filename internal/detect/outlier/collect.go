@@ -2,7 +2,6 @@ package outlier
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -86,12 +85,11 @@ type collector struct {
 	res  []series.Resolution
 	tab  *detect.Table[collected]
 	sink func(Record)
-	seed maphash.Seed
 	kbuf [16]byte
 }
 
 func newCollector(m metric, res []series.Resolution, max int, sink func(Record)) *collector {
-	c := &collector{m: m, res: res, sink: sink, seed: maphash.MakeSeed()}
+	c := &collector{m: m, res: res, sink: sink}
 	c.tab = detect.NewTable(max, detect.TableOptions[collected]{Shed: c.emit})
 	return c
 }
@@ -135,7 +133,7 @@ func (c *collector) Observe(ev *event.Event, _ detect.Emit) {
 	step := int64(c.res[0].Step)
 	b := ev.Time.UnixNano() / step
 	if st.dist == nil {
-		st.dist = series.NewDistinct(c.seed)
+		st.dist = series.NewDistinct(0)
 	}
 	if b != st.cur {
 		st.dist.Reset()

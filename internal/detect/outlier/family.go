@@ -2,7 +2,6 @@ package outlier
 
 import (
 	"fmt"
-	"hash/maphash"
 	"math"
 	"net/netip"
 	"sort"
@@ -330,12 +329,14 @@ type seriesDetector struct {
 	tab   *detect.Table[entitySeries]
 	queue []due // minutes to close, in (nearly) time order
 	qhead int
-	seed  maphash.Seed
 	emit  detect.Emit
 	kbuf  [16]byte
 	spare []*Ensemble // ensembles of removed entities, for reuse
 	fac   *Factory
 	door  *detect.Doorkeeper // admission of new addresses (second sighting)
+	// deferred counts first sightings left out while the table was near
+	// its cap (the ones a larger max_entities would have tracked).
+	deferred int64
 	// last caches the entry of the last string key (valid until the table
 	// next removes entries: Advance and Flush clear it).
 	last    *entitySeries
@@ -344,7 +345,7 @@ type seriesDetector struct {
 }
 
 func newSeriesDetector(m metric, o seriesOpts) *seriesDetector {
-	d := &seriesDetector{m: m, o: o, seed: maphash.MakeSeed()}
+	d := &seriesDetector{m: m, o: o}
 	d.fac, _ = NewFactory(o.cfg) // validated by readSeriesOpts
 	if m.key == detect.KeySourceIP {
 		d.door = detect.NewDoorkeeper(20, time.Hour)
@@ -429,6 +430,12 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 		// of one-off sources costs no table entry (nor evicts the sources
 		// that keep acting); an address's first event is not counted.
 		if d.tab.GetBytes(kb) == nil && !d.door.Admit(kb, ev.Time) {
+			// A first sighting is left out by design; it is only worth
+			// reporting (Stats.Deferred) when the table is near its cap,
+			// where the doorkeeper is what keeps a flood out.
+			if d.tab.Len() >= d.tab.Cap()*9/10 {
+				d.deferred++
+			}
 			return
 		}
 		st, created = d.tab.UpsertBytes(kb, ev.Time)
@@ -455,7 +462,7 @@ func (d *seriesDetector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	if d.m.distinct != nil {
 		if st.dist == nil {
-			st.dist = series.NewDistinct(d.seed)
+			st.dist = series.NewDistinct(0)
 		}
 		st.dist.AddString(item)
 	} else {
@@ -699,9 +706,7 @@ func (d *seriesDetector) Flush(emit detect.Emit) {
 
 func (d *seriesDetector) Stats() detect.Stats {
 	st := d.tab.Stats()
-	if d.door != nil {
-		st.Deferred = d.door.Deferred()
-	}
+	st.Deferred = d.deferred
 	return st
 }
 

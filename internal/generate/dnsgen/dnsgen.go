@@ -42,6 +42,14 @@ type Config struct {
 	Queries int
 	// NoAttacks leaves the attacks out (benign baseline).
 	NoAttacks bool
+	// Upstream adds the resolver's own recursive queries to an upstream
+	// server for every name not in its cache (a sensor that sees both
+	// sides of the resolver): the resolver then re-asks what its clients
+	// asked it.
+	Upstream bool
+	// Tunnels is the number of hosts running a DNS tunnel (default 1; the
+	// second is 10.0.0.67 under a domain of its own).
+	Tunnels int
 }
 
 // DefaultConfig is the demo's network.
@@ -63,6 +71,9 @@ func (c Config) withDefaults() Config {
 	if c.Rate <= 0 {
 		c.Rate = d.Rate
 	}
+	if c.Tunnels <= 0 {
+		c.Tunnels = 1
+	}
 	if c.Queries > 0 {
 		// A benign step asks 1.45 names on average (A/AAAA pairs).
 		c.Rate = float64(c.Queries) / 1.45 / float64(c.Clients) / c.Duration.Minutes()
@@ -83,8 +94,11 @@ type Truth struct {
 	Packets      int
 	Queries      int
 	Resolver     string
+	Upstream     string // the resolver's upstream server ("" without Config.Upstream)
 	TunnelDomain string
 	TunnelClient string
+	// Tunnels lists every tunnel (the first is TunnelDomain/TunnelClient).
+	Tunnels      []Attack
 	DGAClient    string
 	DGAResolved  string // the generated domain that resolves (C2)
 	OrphanClient string
@@ -95,6 +109,7 @@ type Truth struct {
 // Addresses of the generated network.
 var (
 	resolver   = netip.MustParseAddr("10.0.0.53")
+	upstream   = netip.MustParseAddr("9.9.9.9")
 	tunnelHost = netip.MustParseAddr("10.0.0.66")
 	dgaHost    = netip.MustParseAddr("10.0.0.77")
 	orphanHost = netip.MustParseAddr("10.0.0.88")
@@ -105,6 +120,7 @@ var (
 type exchange struct {
 	at       time.Time
 	client   netip.Addr
+	server   netip.Addr // the server asked (invalid: the resolver)
 	port     uint16
 	id       uint16
 	name     string
@@ -167,10 +183,20 @@ func generate(cfg Config, fn func(*exchange) error) (Truth, error) {
 			h.add(newBenign(rng.Uint64(), c, cfg.Start, end, 4), seq)
 			seq++
 		}
-		tun := newTunnel(rng.Uint64(), cfg.Start.Add(cfg.Duration*6/10), 20*time.Minute)
-		truth.TunnelDomain, truth.TunnelClient = tun.domain, tunnelHost.String()
-		h.add(tun, seq)
-		seq++
+		for i := 0; i < cfg.Tunnels; i++ {
+			host := netip.AddrFrom4([4]byte{10, 0, 0, byte(66 + i)})
+			if i > 0 {
+				h.add(newBenign(rng.Uint64(), host, cfg.Start, end, 4), seq)
+				seq++
+			}
+			tun := newTunnel(rng.Uint64(), host, cfg.Start.Add(cfg.Duration*6/10+time.Duration(i)*7*time.Minute), 20*time.Minute)
+			if i == 0 {
+				truth.TunnelDomain, truth.TunnelClient = tun.domain, host.String()
+			}
+			truth.Tunnels = append(truth.Tunnels, Attack{Name: "dns tunnel", Client: host.String(), Domains: []string{tun.domain}, Rules: []string{"dns.tunnel"}})
+			h.add(tun, seq)
+			seq++
+		}
 		dga := newDGA(rng.Uint64(), cfg.Start.Add(cfg.Duration/4), end)
 		truth.DGAClient, truth.DGAResolved = dgaHost.String(), dga.c2
 		h.add(dga, seq)
@@ -178,11 +204,19 @@ func generate(cfg Config, fn func(*exchange) error) (Truth, error) {
 		orph := newOrphan(cfg.Start.Add(cfg.Duration/3), end)
 		truth.OrphanClient, truth.OrphanDomain = orphanHost.String(), orph.domain
 		h.add(orph, seq)
-		truth.Attacks = []Attack{
-			{Name: "dns tunnel", Client: truth.TunnelClient, Domains: []string{truth.TunnelDomain}, Rules: []string{"dns.tunnel"}},
-			{Name: "dga malware", Client: truth.DGAClient, Domains: []string{truth.DGAResolved}, Rules: []string{"dns.dga"}},
-			{Name: "dead beacon", Client: truth.OrphanClient, Domains: []string{truth.OrphanDomain}, Rules: []string{"dns.orphan"}},
-		}
+		truth.Attacks = append(truth.Tunnels,
+			Attack{Name: "dga malware", Client: truth.DGAClient, Domains: []string{truth.DGAResolved}, Rules: []string{"dns.dga"}},
+			Attack{Name: "dead beacon", Client: truth.OrphanClient, Domains: []string{truth.OrphanDomain}, Rules: []string{"dns.orphan"}},
+		)
+	}
+	var up *recursion
+	if cfg.Upstream {
+		up = &recursion{r: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7570)), cache: map[string]time.Time{}}
+		truth.Upstream = upstream.String()
+	}
+	emit := func(ex *exchange) error {
+		truth.Queries++
+		return fn(ex)
 	}
 	for h.Len() > 0 {
 		it := (*h)[0]
@@ -193,12 +227,75 @@ func generate(cfg Config, fn func(*exchange) error) (Truth, error) {
 		} else {
 			heap.Pop(h)
 		}
-		truth.Queries++
-		if err := fn(&ex); err != nil {
+		if up != nil {
+			if err := up.before(ex.at, emit); err != nil {
+				return truth, err
+			}
+			up.ask(&ex)
+		}
+		if err := emit(&ex); err != nil {
+			return truth, err
+		}
+	}
+	if up != nil {
+		if err := up.before(end.Add(time.Hour), emit); err != nil {
 			return truth, err
 		}
 	}
 	return truth, nil
+}
+
+// recursion is the resolver's side: for a name not in its cache it asks
+// the upstream server right after the client asked it, and caches the
+// answer for its TTL (negative answers for a minute).
+type recursion struct {
+	r       *rand.Rand
+	cache   map[string]time.Time // name/type → expiry
+	pending []exchange           // upstream queries not yet emitted, in time order
+	n       int
+}
+
+func (u *recursion) ask(ex *exchange) {
+	key := fmt.Sprintf("%s/%d", strings.ToLower(ex.name), ex.qtype)
+	if exp, ok := u.cache[key]; ok && ex.at.Before(exp) {
+		return
+	}
+	ttl := time.Minute
+	if len(ex.answers) > 0 {
+		ttl = time.Duration(ex.answers[0].Header().Ttl) * time.Second
+	}
+	u.cache[key] = ex.at.Add(ttl)
+	if len(u.cache) > 1<<16 {
+		for k, exp := range u.cache {
+			if !ex.at.Before(exp) {
+				delete(u.cache, k)
+			}
+		}
+	}
+	u.n++
+	rtt := ex.rtt * 2 / 3
+	q := exchange{at: ex.at.Add(time.Duration(200+u.r.IntN(600)) * time.Microsecond), client: resolver, server: upstream,
+		port: uint16(1024 + u.r.IntN(60000)), id: uint16(u.r.Uint32()), name: ex.name, qtype: ex.qtype, rcode: ex.rcode,
+		answers: ex.answers, noAnswer: ex.noAnswer, rtt: max(rtt, time.Millisecond)}
+	i := len(u.pending)
+	for i > 0 && u.pending[i-1].at.After(q.at) {
+		i--
+	}
+	u.pending = append(u.pending, exchange{})
+	copy(u.pending[i+1:], u.pending[i:])
+	u.pending[i] = q
+}
+
+// before emits the pending upstream queries asked before t.
+func (u *recursion) before(t time.Time, emit func(*exchange) error) error {
+	for len(u.pending) > 0 && u.pending[0].at.Before(t) {
+		q := u.pending[0]
+		u.pending = u.pending[1:]
+		if err := emit(&q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Benign clients.
@@ -375,16 +472,17 @@ func randStr(r *rand.Rand, alpha string, n int) string {
 
 type tunnel struct {
 	r       *rand.Rand
+	host    netip.Addr
 	at, end time.Time
 	domain  string
 	n       int
 }
 
-func newTunnel(seed uint64, start time.Time, d time.Duration) *tunnel {
+func newTunnel(seed uint64, host netip.Addr, start time.Time, d time.Duration) *tunnel {
 	r := rand.New(rand.NewPCG(seed, 2))
 	words := []string{"cdn", "sync", "update", "telemetry", "cloud", "metrics"}
 	dom := words[r.IntN(len(words))] + "-" + words[r.IntN(len(words))] + randStr(r, "0123456789", 2) + ".net"
-	return &tunnel{r: r, at: start, end: start.Add(d), domain: dom}
+	return &tunnel{r: r, host: host, at: start, end: start.Add(d), domain: dom}
 }
 
 func (t *tunnel) next() (exchange, bool) {
@@ -408,7 +506,7 @@ func (t *tunnel) next() (exchange, bool) {
 	}
 	fq := dns.Fqdn(name)
 	payload := randStr(r, b32+"ABCDEFGHIJKLMNOPQRSTUVWXYZ01+/", 40+r.IntN(180))
-	return exchange{at: t.at, client: tunnelHost, port: uint16(40000 + t.n%2000), id: uint16(r.Uint32()), name: name,
+	return exchange{at: t.at, client: t.host, port: uint16(40000 + t.n%2000), id: uint16(r.Uint32()), name: name,
 		qtype: dns.TypeTXT, rcode: dns.RcodeSuccess, rtt: time.Duration(20+r.IntN(60)) * time.Millisecond,
 		answers: []dns.RR{&dns.TXT{Hdr: hdr(fq, dns.TypeTXT, 0), Txt: []string{payload}}}}, true
 }

@@ -44,14 +44,15 @@ func WritePcap(w io.Writer, cfg Config) (Truth, error) {
 		if err != nil {
 			return err
 		}
-		if err := write(packet{at: ex.at, data: udpFrame(ex.client, resolver, ex.port, 53, q)}); err != nil {
+		srv := ex.serverAddr()
+		if err := write(packet{at: ex.at, data: udpFrame(ex.client, srv, ex.port, 53, q)}); err != nil {
 			return err
 		}
 		if ex.noAnswer {
 			return nil
 		}
 		rat := ex.at.Add(ex.rtt)
-		push(rat, udpFrame(resolver, ex.client, 53, ex.port, r))
+		push(rat, udpFrame(srv, ex.client, 53, ex.port, r))
 		if ex.connect.IsValid() {
 			push(rat.Add(3*time.Millisecond), synFrame(ex.client, ex.connect, ex.port^0x5a5a, 443))
 		}
@@ -67,6 +68,14 @@ func WritePcap(w io.Writer, cfg Config) (Truth, error) {
 	}
 	truth.Packets = packets
 	return truth, bw.Flush()
+}
+
+// serverAddr is the server the exchange asked.
+func (ex *exchange) serverAddr() netip.Addr {
+	if ex.server.IsValid() {
+		return ex.server
+	}
+	return resolver
 }
 
 type packet struct {
@@ -190,7 +199,7 @@ func WriteZeek(w io.Writer, cfg Config) (Truth, error) {
 			}
 		}
 		_, err := fmt.Fprintf(bw, "%d.%06d\tC%016x\t%s\t%d\t%s\t53\tudp\t%d\t%s\t%s\t1\tC_INTERNET\t%d\t%s\t%s\t%s\tF\tF\tT\t%s\t0\t%s\t%s\tF\n",
-			ex.at.Unix(), ex.at.Nanosecond()/1000, uint64(n)*0x9e3779b97f4a7c15, ex.client, ex.port, resolver, ex.id, rtt,
+			ex.at.Unix(), ex.at.Nanosecond()/1000, uint64(n)*0x9e3779b97f4a7c15, ex.client, ex.port, ex.serverAddr(), ex.id, rtt,
 			strings.ToLower(ex.name), ex.qtype, dns.TypeToString[ex.qtype], rcode, rcodeName, ra, answers, ttls)
 		return err
 	})

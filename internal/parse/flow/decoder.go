@@ -97,6 +97,7 @@ func (c *Counters) Detail(st *parse.DecodeStats) {
 	add("ip_fragments_not_in_flows", c.Fragments)
 	add("icmp_errors_attributed", c.ICMPErrors)
 	add("icmp_errors_quoting_unseen_packets", c.ICMPUnmatched)
+	add("icmp_router_errors_about_unseen_packets", c.ICMPUnattributed)
 	add("flows_cut_by_active_timeout", c.Cut)
 	add("flows_released_early_table_full", c.ReleasedEarly)
 	add("short_transport_headers", c.Malformed)

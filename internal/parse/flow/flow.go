@@ -19,9 +19,11 @@
 //
 // ICMP errors are attributed to the flow whose packet they quote (marking
 // it Unreachable for destination-unreachable); when that packet is not in
-// the capture the flow is recorded from the quoted header, with no packets
-// of its own, so a scan seen only through its ICMP replies still names the
-// scanner.
+// the capture and the error is the target's own (port or protocol
+// unreachable) the flow is recorded from the quoted header, with no
+// packets of its own, so a scan seen only through its ICMP replies still
+// names the scanner; a router's error about an unseen packet is counted
+// only (it is as likely backscatter of a spoofed attack).
 //
 // Expiry is in event time (the packets' timestamps, never the wall clock):
 // a flow ends Linger after both FINs or a RST, after IdleTimeout without
@@ -148,9 +150,12 @@ type Counters struct {
 	Fragments     int64      // non-initial IP fragments (no ports: not assigned to a flow)
 	ICMPErrors    int64      // ICMP errors attributed to the flow they answer
 	ICMPUnmatched int64      // of which quote a packet the capture does not hold
-	Cut           int64      // partial records cut by the active timeout
-	ReleasedEarly int64      // flows emitted early because the table was full
-	Malformed     int64      // transport headers too short to read
+	// ICMPUnattributed counts router errors (host/network unreachable,
+	// prohibited) quoting a packet the capture does not hold.
+	ICMPUnattributed int64
+	Cut              int64 // partial records cut by the active timeout
+	ReleasedEarly    int64 // flows emitted early because the table was full
+	Malformed        int64 // transport headers too short to read
 }
 
 // ARPIndex is ARP's index in Counters.Packets and Counters.Flows.
@@ -367,6 +372,13 @@ func (a *Assembler) icmpError(p *packet.Packet, l4 []byte, ts int64) bool {
 	}
 	k, srcIsA := makeKey(q.Src, q.Dst, sp, dp, q.Proto)
 	s := a.flows[k]
+	if s == nil && !endHostSays(p.Proto, l4[0], l4[1]) {
+		// A router's verdict (host or network unreachable, prohibited)
+		// about a packet we never saw is as likely backscatter of a
+		// spoofed attack as a probe: counted, not made into a flow.
+		a.c.ICMPUnattributed++
+		return true
+	}
 	if s == nil {
 		// The probe itself was not captured (asymmetric routing, a capture
 		// filtered on the reply direction): the quoted header still says
@@ -375,8 +387,17 @@ func (a *Assembler) icmpError(p *packet.Packet, l4 []byte, ts int64) bool {
 		a.c.ICMPUnmatched++
 		s = a.create(k, ts, a.rec)
 		s.origIsA = srcIsA
-		if q.Proto == packet.ProtoICMP || q.Proto == packet.ProtoICMPv6 {
+		switch q.Proto {
+		case packet.ProtoICMP, packet.ProtoICMPv6:
 			s.icmpType, s.icmpCode = q.L4[0], q.L4[1]
+			s.reversed = reply(q.Proto, q.L4[0])
+		case packet.ProtoTCP:
+			if len(q.L4) >= 14 { // the quote holds the flags
+				fl := q.L4[13]
+				s.flags[0] = fl
+				// A quoted RST or ACK answered something: not a probe.
+				s.reversed = fl&event.FlagSYN == 0 || fl&event.FlagACK != 0
+			}
 		}
 	} else if s.start == 0 {
 		a.resume(s, ts, a.rec)
@@ -392,6 +413,16 @@ func (a *Assembler) icmpError(p *packet.Packet, l4 []byte, ts int64) bool {
 		s.last = ts
 	}
 	return true
+}
+
+// endHostSays reports whether an ICMP error is the target host's own
+// answer that nothing listens (port or protocol unreachable), which a
+// scanner's probe draws; other errors come from routers.
+func endHostSays(proto, typ, code uint8) bool {
+	if proto == packet.ProtoICMP {
+		return typ == 3 && (code == 2 || code == 3)
+	}
+	return typ == 1 && code == 4
 }
 
 func (a *Assembler) arp(p *packet.Packet, ts, rec int64) {

@@ -385,3 +385,62 @@ func ExampleParseHeader() {
 	fmt.Println(h.Time, string(h.Host), string(h.Program), h.PID, string(h.Msg), err)
 	// Output: 2026-11-22 10:11:48 +0000 UTC web1 sshd 4321 Accepted publickey for bob <nil>
 }
+
+// TestInferYear (issue 10 item 10): a copied log with a fresh mtime must
+// not date events after the mtime; the year is rolled back and that is
+// reported.
+func TestInferYear(t *testing.T) {
+	utc := time.UTC
+	mod := time.Date(2026, 12, 4, 16, 58, 0, 0, utc)
+	for _, c := range []struct {
+		name, first, last string
+		mod               time.Time
+		year              int
+		rolled, ok        bool
+	}{
+		// secrepo: Nov 30 – Dec 31, copied on 2026-12-04: Dec 31 2026 is in
+		// the future, so the log is from 2025.
+		{"copied", "Nov 30 06:39:00 h CRON[1]: x", "Dec 31 22:27:48 h sshd[2]: x", mod, 2025, true, true},
+		// Written up to the mtime: the mtime's year.
+		{"live", "Nov 30 06:39:00 h CRON[1]: x", "Dec  4 16:50:00 h sshd[2]: x", mod, 2026, false, true},
+		// Across a new year: the first line a year before the last.
+		{"new year", "Dec 28 06:39:00 h CRON[1]: x", "Jan  3 10:00:00 h sshd[2]: x", time.Date(2027, 1, 3, 11, 0, 0, 0, utc), 2026, false, true},
+		// Within a day of the mtime (zone skew): not rolled back.
+		{"zone skew", "Dec  1 00:00:00 h a: x", "Dec  4 23:00:00 h a: x", mod, 2026, false, true},
+		{"not rfc3164", "2026-11-30T06:39:00Z h a: x", "Dec  4 16:50:00 h a: x", mod, 0, false, false},
+		{"no mtime", "Nov 30 06:39:00 h a: x", "Dec  4 16:50:00 h a: x", time.Time{}, 0, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			y, rolled, ok := InferYear([]byte(c.first), []byte(c.last), c.mod, utc)
+			if y != c.year || rolled != c.rolled || ok != c.ok {
+				t.Errorf("InferYear = %d, %v, %v; want %d, %v, %v", y, rolled, ok, c.year, c.rolled, c.ok)
+			}
+		})
+	}
+}
+
+// FuzzInferYear: never panics; when it answers, the last line dated from
+// the answer (plus a new year when the input crosses one) is no later than
+// a day past the mtime.
+func FuzzInferYear(f *testing.F) {
+	f.Add([]byte("Nov 30 06:39:00 h a: x"), []byte("Dec 31 22:27:48 h a: x"), int64(1796403480))
+	f.Add([]byte("Dec 28 06:39:00 h a: x"), []byte("Jan  3 10:00:00 h a: x"), int64(1798884000))
+	f.Fuzz(func(t *testing.T, first, last []byte, mod int64) {
+		m := time.Unix(mod%(1<<40), 0).UTC()
+		y, _, ok := InferYear(first, last, m, time.UTC)
+		if !ok {
+			return
+		}
+		o := parse.Options{Year: 2000, Location: time.UTC}
+		hf, _ := ParseHeader(first, nil, &o)
+		hl, _ := ParseHeader(last, nil, &o)
+		ly := y
+		if hf.Time.After(hl.Time) {
+			ly++
+		}
+		lt := time.Date(ly, hl.Time.Month(), hl.Time.Day(), hl.Time.Hour(), hl.Time.Minute(), hl.Time.Second(), 0, time.UTC)
+		if lt.After(m.Add(yearSlack)) && !(hl.Time.Month() == 2 && hl.Time.Day() == 29) {
+			t.Fatalf("last line dated %v, after the mtime %v", lt, m)
+		}
+	})
+}

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"hash/maphash"
 	"math"
 	"reflect"
 	"slices"
@@ -304,6 +305,7 @@ var (
 	layouterT    = reflect.TypeFor[Layouter]()
 	binMarshT    = reflect.TypeFor[encoding.BinaryMarshaler]()
 	binUnmarshT  = reflect.TypeFor[encoding.BinaryUnmarshaler]()
+	maphashSeedT = reflect.TypeFor[maphash.Seed]()
 )
 
 // Codec encodes and decodes values of T. It is immutable and safe for
@@ -413,6 +415,11 @@ func unexport(v reflect.Value) reflect.Value {
 func (c *compiler) compile(t reflect.Type) (*plan, string, error) {
 	if c.seen[t] {
 		return nil, "", fmt.Errorf("%w: %v is recursive", ErrUnsupported, t)
+	}
+	if t == maphashSeedT {
+		// Hashes made with it mean nothing in another process: state
+		// that holds hashes uses package stablehash.
+		return nil, "", fmt.Errorf("%w: %v is per process (use package stablehash)", ErrUnsupported, t)
 	}
 	pt := reflect.PointerTo(t)
 	if pt.Implements(marshalerT) && pt.Implements(unmarshalerT) {
@@ -572,7 +579,7 @@ func (c *compiler) enter(t reflect.Type) func() {
 func (c *compiler) array(t reflect.Type) (*plan, string, error) {
 	n := t.Len()
 	desc := fmt.Sprintf("[%d]", n)
-	if t.Elem().Kind() == reflect.Uint8 && !implementsAny(t.Elem()) {
+	if t.Elem() == byteType {
 		return &plan{
 			enc: func(e *Enc, v reflect.Value) {
 				e.Raw(v.Bytes())
@@ -606,15 +613,14 @@ func (c *compiler) array(t reflect.Type) (*plan, string, error) {
 	}, desc + ed, nil
 }
 
-func implementsAny(t reflect.Type) bool {
-	pt := reflect.PointerTo(t)
-	return pt.Implements(marshalerT) || pt.Implements(binMarshT) || t.Implements(binMarshT)
-}
+// byteType is the element type of the byte fast paths (named byte types
+// take the general path).
+var byteType = reflect.TypeFor[byte]()
 
 // Slices and maps encode their length plus one, so that nil (0) and empty
 // (1) stay distinct.
 func (c *compiler) slice(t reflect.Type) (*plan, string, error) {
-	if t.Elem().Kind() == reflect.Uint8 && !implementsAny(t.Elem()) {
+	if t.Elem() == byteType {
 		return &plan{
 			enc: func(e *Enc, v reflect.Value) {
 				if v.IsNil() {

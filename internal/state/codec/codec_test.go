@@ -5,6 +5,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"reflect"
@@ -48,7 +49,11 @@ type rich struct {
 	skipped func() `state:"-"`
 	custom  counter
 	nested  [2]inner
+	kinds   [3]kind
+	kindS   []kind
 }
+
+type kind uint8
 
 // counter encodes itself (a custom codec).
 type counter struct{ n int64 }
@@ -76,6 +81,7 @@ func richValue() rich {
 		when:   time.Date(2024, 3, 5, 10, 11, 12, 13, time.UTC),
 		addr:   netip.MustParseAddr("2001:db8::1"),
 		custom: counter{n: 7}, nested: [2]inner{{name: "n0"}, {count: 9}},
+		kinds: [3]kind{1, 200}, kindS: []kind{3, 4},
 	}
 }
 
@@ -152,6 +158,10 @@ func TestUnsupported(t *testing.T) {
 	type withIface struct{ x any }
 	type withChan struct{ c chan int }
 	type node struct{ next *node }
+	type seeded struct{ s maphash.Seed }
+	if _, err := For[seeded](); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("maphash seed: %v", err)
+	}
 	if _, err := For[withFunc](); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("func: %v", err)
 	}

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"winnow/internal/detect"
+	dforest "winnow/internal/detect/forest"
+	"winnow/internal/modelfile"
+)
+
+// This file: analyze --model for compiled behaviour models (model
+// containers written by 'winnow learn forest|tree|vfdt'), beside the
+// Bayesian filters of learn.go.
+
+// isCompiledModel reports whether path holds a model container.
+func isCompiledModel(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("cannot open model: %w", err)
+	}
+	defer f.Close()
+	var head [4]byte
+	n, _ := io.ReadFull(f, head[:])
+	return modelfile.IsContainer(head[:n]), nil
+}
+
+// registerCompiled loads a compiled model and registers its detector,
+// printing warnings (a model from another site) on stderr.
+func registerCompiled(reg *detect.Registry, path, site string, stderr io.Writer) error {
+	c, warn, err := dforest.Load(path, site, false)
+	if err != nil {
+		return err
+	}
+	for _, w := range warn {
+		if stderr != nil {
+			fmt.Fprintf(stderr, "winnow: warning: %s: %s\n", path, w)
+		}
+	}
+	s := dforest.Spec(c)
+	if _, dup := reg.Get(s.Name); dup {
+		return fmt.Errorf("--model %s: a %s model was already given; give one compiled model per entity key", path, s.Name)
+	}
+	return reg.Register(s)
+}

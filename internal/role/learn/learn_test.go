@@ -1,0 +1,283 @@
+package learn
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"winnow/internal/app"
+	"winnow/internal/testdata"
+)
+
+// doc is the part of a finding document the tests read.
+type doc struct {
+	Rule struct {
+		Name string `json:"name"`
+	} `json:"rule"`
+	Winnow struct {
+		Entity struct {
+			Value string `json:"value"`
+		} `json:"entity"`
+		Record   string         `json:"record"`
+		Score    float64        `json:"score"`
+		Evidence map[string]any `json:"evidence"`
+	} `json:"winnow"`
+}
+
+// analyze runs 'winnow analyze' on files and returns the findings.
+func analyze(t *testing.T, o app.AnalyzeOptions, files ...string) []doc {
+	t.Helper()
+	var out, errb bytes.Buffer
+	o.Args, o.Output, o.Stdout, o.Stderr, o.Quiet = files, "json", &out, &errb, true
+	o.MinSeverity = "info" // JSON then holds every finding, besides the incidents
+	if code, err := app.Analyze(context.Background(), o); err != nil || code != 0 {
+		t.Fatalf("analyze: exit %d %v\n%s", code, err, errb.String())
+	}
+	var docs []doc
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var d doc
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Winnow.Record == "finding" {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+// halves writes the first and second half of a file's lines.
+func halves(t *testing.T, path string) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	dir := t.TempDir()
+	a, c := filepath.Join(dir, "first.log"), filepath.Join(dir, "second.log")
+	if err := os.WriteFile(a, bytes.Join(lines[:len(lines)/2], nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c, bytes.Join(lines[len(lines)/2:], nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a, c
+}
+
+func entities(docs []doc, rules ...string) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range docs {
+		for _, r := range rules {
+			if d.Rule.Name == r {
+				out[d.Winnow.Entity.Value] = true
+			}
+		}
+	}
+	return out
+}
+
+// TestForestFromFindings: the secrepo server's auth.log, first half
+// (November to mid December) analysed into an archive; a forest learns
+// per-source 10-minute behaviour labelled by the rule detectors' findings;
+// applied to the second half (held out in time), it must find the sources
+// the rules find there and flag few others — and the others must be real
+// attackers (failed or invalid-user logins), not quiet sources.
+func TestForestFromFindings(t *testing.T) {
+	first, second := halves(t, testdata.File(t, "auth-logs/secrepo/auth.log"))
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch}}, first)
+	model := filepath.Join(t.TempDir(), "ssh.wnm")
+	var out bytes.Buffer
+	err := Forest(context.Background(), ForestOptions{Archive: ArchiveData{Dir: arch, Key: "source.ip"}, Trees: 50,
+		Out: model, Site: "test", Version: "test", Format: "json", Stdout: &out, Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep ForestReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("trained on %d windows (%d bad), OOB accuracy %.4f, threshold %.3f (%s); top features %v",
+		rep.Rows, rep.Positives, *rep.OOBAccuracy, rep.Threshold, rep.ThresholdFrom, rep.Importance[:3])
+	if rep.Positives < 50 || *rep.OOBAccuracy < 0.98 {
+		t.Errorf("%d bad windows, OOB accuracy %.4f", rep.Positives, *rep.OOBAccuracy)
+	}
+	docs := analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{model}, Site: "test"}, second)
+	rules := entities(docs, "auth.brute_force", "auth.invalid_user_enumeration")
+	learned := entities(docs, "forest.source_ip")
+	found, extra := 0, []string{}
+	for e := range rules {
+		if learned[e] {
+			found++
+		}
+	}
+	for e := range learned {
+		if !rules[e] {
+			extra = append(extra, e)
+		}
+	}
+	recall := float64(found) / float64(len(rules))
+	t.Logf("second half: rules flag %d sources, the forest %d; it finds %d of the rules' (%.3f) and %d others",
+		len(rules), len(learned), found, recall, len(extra))
+	if recall < 0.95 {
+		t.Errorf("forest finds %.3f of the sources the rules find, want ≥ 0.95", recall)
+	}
+	if len(extra) > len(rules)/10 {
+		t.Errorf("%d sources flagged by the forest alone, want ≤ %d", len(extra), len(rules)/10)
+	}
+	log, _ := os.ReadFile(second)
+	for _, e := range extra {
+		if !hasFailure(log, e) {
+			t.Errorf("forest-only source %s has no failed or invalid-user login", e)
+		}
+	}
+	for _, d := range docs {
+		if d.Rule.Name == "forest.source_ip" {
+			if tf, _ := d.Winnow.Evidence["top_features"].(string); tf == "" {
+				t.Errorf("finding without an explanation: %v", d.Winnow.Evidence)
+			}
+			break
+		}
+	}
+}
+
+func hasFailure(log []byte, ip string) bool {
+	for _, l := range bytes.Split(log, []byte("\n")) {
+		if bytes.Contains(l, []byte(ip)) && (bytes.Contains(l, []byte("Invalid user")) || bytes.Contains(l, []byte("Failed")) ||
+			bytes.Contains(l, []byte("BREAK-IN")) || bytes.Contains(l, []byte("authentication failure"))) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestForestScanners: real web traffic (the first half of a public site's
+// access log) and one vulnerability scanner (Acunetix), labelled by an
+// analyst label file; applied to the held-out half of the site's log and
+// to another scanner the model never saw (Netsparker).
+func TestForestScanners(t *testing.T) {
+	site := testdata.File(t, "elastic-examples/apache_logs/apache_access.log")
+	acu := testdata.File(t, "apache-scanner-logs/acunetix.txt")
+	net := testdata.File(t, "apache-scanner-logs/netsparker.txt")
+	first, second := halves(t, site)
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch}}, first, acu)
+	labels := filepath.Join(t.TempDir(), "labels.csv")
+	if err := os.WriteFile(labels, []byte("# the Acunetix scanner\nip:192.168.4.25,bad\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(t.TempDir(), "web.wnm")
+	var out bytes.Buffer
+	err := Forest(context.Background(), ForestOptions{Archive: ArchiveData{Dir: arch, Window: 60e9, LabelFiles: []string{labels},
+		Findings: FindingLabels{Rules: []string{"none"}}}, Trees: 50, Out: model, Format: "text", Stdout: &out, Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	docs := analyze(t, app.AnalyzeOptions{TZ: "UTC", Models: []string{model}, Only: []string{"forest."}}, second, net)
+	flagged := entities(docs, "forest.source_ip")
+	if !flagged["192.168.4.164"] {
+		t.Error("the unseen scanner (Netsparker) was not flagged")
+	}
+	// Benign clients of the held-out half flagged.
+	clients := map[string]bool{}
+	b, _ := os.ReadFile(second)
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			clients[f[0]] = true
+		}
+	}
+	fp := 0
+	for e := range flagged {
+		if clients[e] {
+			fp++
+		}
+	}
+	t.Logf("held-out site log: %d clients, %d flagged", len(clients), fp)
+	if float64(fp) > 0.01*float64(len(clients)) {
+		t.Errorf("%d of %d benign clients flagged, want ≤ 1 %%", fp, len(clients))
+	}
+}
+
+// TestVFDTFeedback: a Hoeffding tree learns the archive's windows in
+// event-time order, is saved, reloaded and taught an analyst's verdicts;
+// the updated tree follows them.
+func TestVFDTFeedback(t *testing.T) {
+	first, second := halves(t, testdata.File(t, "auth-logs/secrepo/auth.log"))
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch}}, first)
+	dir := t.TempDir()
+	model := filepath.Join(dir, "v.wnm")
+	var out bytes.Buffer
+	o := VFDTOptions{Archive: ArchiveData{Dir: arch}, Out: model, Site: "test", Format: "json", Stdout: &out, Stderr: io.Discard}
+	if err := VFDT(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var rep VFDTReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("prequential accuracy %.4f AUC %.4f over %d windows (%d bad); threshold %.3f", rep.Accuracy, rep.AUC, rep.Learned, rep.Bad, rep.Threshold)
+	if rep.AUC < 0.95 || rep.Accuracy < 0.95 {
+		t.Errorf("prequential accuracy %.4f AUC %.4f, want ≥ 0.95", rep.Accuracy, rep.AUC)
+	}
+	docs := analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{model}, Site: "test"}, second)
+	rules := entities(docs, "auth.brute_force", "auth.invalid_user_enumeration")
+	learned := entities(docs, "vfdt.source_ip")
+	found := 0
+	for e := range rules {
+		if learned[e] {
+			found++
+		}
+	}
+	t.Logf("second half: Hoeffding tree flags %d sources, %d of the rules' %d", len(learned), found, len(rules))
+	if float64(found) < 0.9*float64(len(rules)) {
+		t.Errorf("Hoeffding tree finds %d of %d rule-flagged sources, want ≥ 90 %%", found, len(rules))
+	}
+	// The analyst says every source is good (a contrived verdict, so the
+	// change is certain): the updated tree must stop flagging them.
+	var labels bytes.Buffer
+	for e := range rules {
+		labels.WriteString(e + ",good\n")
+	}
+	lf := filepath.Join(dir, "verdicts.csv")
+	if err := os.WriteFile(lf, labels.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	updated := filepath.Join(dir, "v2.wnm")
+	arch2 := filepath.Join(t.TempDir(), "arch2")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch2}}, second)
+	{
+		o2 := VFDTOptions{Archive: ArchiveData{Dir: arch2, LabelFiles: []string{lf}}, Model: model, FeedbackOnly: true,
+			Out: updated, Site: "test", Stdout: io.Discard, Stderr: io.Discard}
+		if err := VFDT(context.Background(), o2); err != nil {
+			t.Fatal(err)
+		}
+		model = updated
+	}
+	after := entities(analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{updated}, Site: "test"}, second), "vfdt.source_ip")
+	still := 0
+	for e := range rules {
+		if after[e] {
+			still++
+		}
+	}
+	t.Logf("after feedback: %d of the %d sources still flagged", still, len(rules))
+	if still > len(rules)/10 {
+		t.Errorf("%d sources marked good are still flagged after feedback", still)
+	}
+	// A model is refused when its features differ from the request.
+	o3 := VFDTOptions{Archive: ArchiveData{Dir: arch2, Window: 3600e9}, Model: updated, Stdout: io.Discard, Stderr: io.Discard}
+	if err := VFDT(context.Background(), o3); err == nil || !strings.Contains(err.Error(), "features") {
+		t.Errorf("another window accepted: %v", err)
+	}
+}
