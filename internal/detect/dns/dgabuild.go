@@ -29,17 +29,14 @@ type DGATrainingSet struct {
 	// Features are the inputs fitted (DGAFeatureNames; the others get
 	// weight 0). Empty: DefaultDGAFeatures.
 	Features []string
-	// Dictionary is the word list labels are segmented with (lower-case
-	// words; see Model.SetWords).
-	Dictionary []string
-	// Iterations of the logistic fit (0: 4000).
+	// Iterations is the cap on Newton steps of the logistic fit (0: 50).
 	Iterations int
 	// Comment lines for the model file.
 	Comment []string
 }
 
 // DefaultDGAFeatures are the inputs fitted by default.
-var DefaultDGAFeatures = []string{"bpc", "loglen", "vowels", "consrun", "unique"}
+var DefaultDGAFeatures = []string{"bpc", "loglen", "rare", "maxbits"}
 
 // ErrNoLabels is returned by BuildDGAModel when a class has no labels.
 var ErrNoLabels = errors.New("no labels")
@@ -77,7 +74,6 @@ func BuildDGAModel(ts DGATrainingSet) (*Model, error) {
 			c.AddLabel(w, 1)
 		}
 		models[k] = c.Model(nil, nil)
-		models[k].SetWords(ts.Dictionary)
 	}
 	var X [][]float64
 	var y []float64
@@ -100,7 +96,7 @@ func BuildDGAModel(ts DGATrainingSet) (*Model, error) {
 	}
 	iters := ts.Iterations
 	if iters <= 0 {
-		iters = 4000
+		iters = 50
 	}
 	w := fitLogistic(X, y, 0.001, iters)
 	weights := map[string]float64{"bias": w[0]}
@@ -126,9 +122,7 @@ func BuildDGAModel(ts DGATrainingSet) (*Model, error) {
 	for _, wd := range ts.Words {
 		c.AddLabel(wd, 1)
 	}
-	m := c.Model(weights, ts.Comment)
-	m.SetWords(ts.Dictionary)
-	return m, nil
+	return c.Model(weights, ts.Comment), nil
 }
 
 func dedupeLabels(s []string) []string {
@@ -154,9 +148,11 @@ func labelHash(s string) uint32 {
 	return h
 }
 
-// fitLogistic fits weights (bias first) by batch gradient descent on
-// standardised inputs with L2 penalty lambda, then maps them back to raw
-// inputs.
+// fitLogistic fits weights (bias first) of an L2-penalised logistic
+// regression (penalty lambda on standardised inputs, not on the bias),
+// with the two classes weighted equally whatever their sizes, by Newton's
+// method (at most iters steps; a few dozen reach the optimum), then maps
+// them back to raw inputs.
 func fitLogistic(X [][]float64, y []float64, lambda float64, iters int) []float64 {
 	d := len(X[0])
 	mean, sd := make([]float64, d), make([]float64, d)
@@ -179,48 +175,94 @@ func fitLogistic(X [][]float64, y []float64, lambda float64, iters int) []float6
 			sd[j] = 1
 		}
 	}
-	// Standardise once.
+	// Standardised inputs with a leading 1 for the bias.
 	Z := make([][]float64, len(X))
 	for i, x := range X {
-		z := make([]float64, d)
+		z := make([]float64, d+1)
+		z[0] = 1
 		for j, v := range x {
-			z[j] = (v - mean[j]) / sd[j]
+			z[j+1] = (v - mean[j]) / sd[j]
 		}
 		Z[i] = z
 	}
-	// Classes weighted equally, whatever their sizes.
 	var npos float64
 	for _, v := range y {
 		npos += v
 	}
-	nneg := float64(len(y)) - npos
+	n := float64(len(y))
+	cw := [2]float64{n / (2 * (n - npos)), n / (2 * npos)} // class weights
 	w := make([]float64, d+1)
-	g := make([]float64, d+1)
-	lr := 0.5
-	for it := 0; it < iters; it++ {
-		clear(g)
+	loss := func(w []float64) float64 {
+		l := 0.0
 		for i, z := range Z {
-			s := w[0]
-			for j, v := range z {
-				s += w[j+1] * v
-			}
-			e := sigmoid(s) - y[i]
+			s := dot(w, z)
+			// −log σ(±s), stably
 			if y[i] == 1 {
-				e *= float64(len(y)) / (2 * npos)
+				l += cw[1] * softplus(-s)
 			} else {
-				e *= float64(len(y)) / (2 * nneg)
-			}
-			g[0] += e
-			for j, v := range z {
-				g[j+1] += e * v
+				l += cw[0] * softplus(s)
 			}
 		}
-		for j := range w {
-			reg := 0.0
-			if j > 0 {
-				reg = lambda * w[j]
+		l /= n
+		for j := 1; j <= d; j++ {
+			l += lambda / 2 * w[j] * w[j]
+		}
+		return l
+	}
+	g := make([]float64, d+1)
+	H := make([][]float64, d+1)
+	for j := range H {
+		H[j] = make([]float64, d+1)
+	}
+	cur := loss(w)
+	for it := 0; it < iters; it++ {
+		clear(g)
+		for j := range H {
+			clear(H[j])
+		}
+		for i, z := range Z {
+			p := sigmoid(dot(w, z))
+			c := cw[int(y[i])]
+			e, h := c*(p-y[i]), c*p*(1-p)
+			for j, zj := range z {
+				g[j] += e * zj
+				for k := 0; k <= j; k++ {
+					H[j][k] += h * zj * z[k]
+				}
 			}
-			w[j] -= lr * (g[j]/float64(len(X)) + reg)
+		}
+		for j := range g {
+			g[j] /= n
+			for k := 0; k <= j; k++ {
+				H[j][k] /= n
+				H[k][j] = H[j][k]
+			}
+			if j > 0 {
+				g[j] += lambda * w[j]
+				H[j][j] += lambda
+			}
+		}
+		step, ok := solve(H, g)
+		if !ok {
+			break
+		}
+		// Damped step: halve until the loss does not rise.
+		t := 1.0
+		next := make([]float64, d+1)
+		for try := 0; try < 30; try++ {
+			for j := range w {
+				next[j] = w[j] - t*step[j]
+			}
+			if l := loss(next); l <= cur {
+				copy(w, next)
+				improved := cur - l
+				cur = l
+				if improved < 1e-12 {
+					it = iters
+				}
+				break
+			}
+			t /= 2
 		}
 	}
 	out := make([]float64, d+1)
@@ -230,4 +272,58 @@ func fitLogistic(X [][]float64, y []float64, lambda float64, iters int) []float6
 		out[0] -= w[j+1] * mean[j] / sd[j]
 	}
 	return out
+}
+
+func dot(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// softplus is ln(1 + e^x), without overflow.
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// solve solves A·x = b for a small symmetric positive definite A by
+// Gaussian elimination with partial pivoting; ok is false when A is
+// singular.
+func solve(A [][]float64, b []float64) (x []float64, ok bool) {
+	n := len(b)
+	M := make([][]float64, n)
+	for i := range M {
+		M[i] = append(append(make([]float64, 0, n+1), A[i]...), b[i])
+	}
+	for c := 0; c < n; c++ {
+		p := c
+		for r := c + 1; r < n; r++ {
+			if math.Abs(M[r][c]) > math.Abs(M[p][c]) {
+				p = r
+			}
+		}
+		if math.Abs(M[p][c]) < 1e-300 {
+			return nil, false
+		}
+		M[c], M[p] = M[p], M[c]
+		for r := c + 1; r < n; r++ {
+			f := M[r][c] / M[c][c]
+			for k := c; k <= n; k++ {
+				M[r][k] -= f * M[c][k]
+			}
+		}
+	}
+	x = make([]float64, n)
+	for r := n - 1; r >= 0; r-- {
+		s := M[r][n]
+		for k := r + 1; k < n; k++ {
+			s -= M[r][k] * x[k]
+		}
+		x[r] = s / M[r][r]
+	}
+	return x, true
 }

@@ -100,9 +100,6 @@ type Model struct {
 	logp    [nSym * nSym * nSym]float32 // log2 P(c | a b), smoothed
 	weights map[string]float64
 	tri     map[[3]uint8]float64 // counts, kept for Write
-	dict    map[uint64]struct{}  // dictionary words (hashes), for segmentation
-	words   []string             // the dictionary, kept for Write
-	maxWord int
 	Comment []string
 }
 
@@ -210,67 +207,6 @@ func (m *Model) symbolCosts(label string) (rare int, maxBits float64) {
 
 // rareBits is the surprisal from which a symbol counts as rare.
 const rareBits = 8
-
-// Dictionary words shorter than minWord letters are not used in
-// segmentation (a random string holds many two-letter words).
-const minWord = 3
-
-// SetWords sets the dictionary used to segment labels into words: lower
-// case a–z words of at least 3 letters (others are ignored).
-func (m *Model) SetWords(words []string) {
-	m.dict = make(map[uint64]struct{}, len(words))
-	m.words = m.words[:0]
-	m.maxWord = 0
-	for _, w := range words {
-		if len(w) < minWord || letterCount(w) != len(w) {
-			continue
-		}
-		h := wordHash(w)
-		if _, dup := m.dict[h]; dup {
-			continue
-		}
-		m.dict[h] = struct{}{}
-		m.words = append(m.words, w)
-		m.maxWord = max(m.maxWord, len(w))
-	}
-	sort.Strings(m.words)
-}
-
-// Words returns the dictionary (sorted; shared, do not modify).
-func (m *Model) Words() []string { return m.words }
-
-func wordHash(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
-}
-
-// segment finds the segmentation of label into dictionary words and other
-// bytes that covers the most letters (ties: fewer words), and returns the
-// letters covered and the words used. O(len·maxWord) lookups.
-func (m *Model) segment(label string) (covered, words int) {
-	if len(m.dict) == 0 || len(label) > 255 {
-		return 0, 0
-	}
-	var cov, nw [256]int // best for the prefix label[:i]
-	for i := 1; i <= len(label); i++ {
-		cov[i], nw[i] = cov[i-1], nw[i-1] // byte i−1 not covered
-		for j := max(0, i-m.maxWord); j <= i-minWord; j++ {
-			w := label[j:i]
-			if _, ok := m.dict[wordHash(w)]; !ok {
-				continue
-			}
-			c, n := cov[j]+len(w), nw[j]+1
-			if c > cov[i] || c == cov[i] && n < nw[i] {
-				cov[i], nw[i] = c, n
-			}
-		}
-	}
-	return cov[len(label)], nw[len(label)]
-}
 
 // Weight returns a logistic weight by name (0 if absent).
 func (m *Model) Weight(name string) float64 { return m.weights[name] }

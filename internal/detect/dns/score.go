@@ -18,18 +18,16 @@ type DGAInputs struct {
 	ConsRun     float64 // longest consonant run / length
 	Unique      float64 // distinct characters / length
 	Hyphens     float64 // share of hyphens
-	DictCover   float64 // share of the letters covered by dictionary words (≥ 3 letters) in the best segmentation
-	DictWords   float64 // dictionary words in that segmentation
 	RareShare   float64 // share of symbols costing ≥ 8 bits under the character model (transitions benign names almost never make)
 	MaxBits     float64 // the costliest symbol's surprisal, bits
 }
 
 // dgaFeatureNames are the weight names, in DGAInputs order.
-var dgaFeatureNames = []string{"bpc", "loglen", "digits", "vowels", "consrun", "unique", "hyphens", "dictcover", "dictwords", "rare", "maxbits"}
+var dgaFeatureNames = []string{"bpc", "loglen", "digits", "vowels", "consrun", "unique", "hyphens", "rare", "maxbits"}
 
 // Vector returns the inputs in dgaFeatureNames order.
 func (d DGAInputs) Vector() []float64 {
-	return []float64{d.BitsPerChar, d.LogLen, d.Digits, d.Vowels, d.ConsRun, d.Unique, d.Hyphens, d.DictCover, d.DictWords, d.RareShare, d.MaxBits}
+	return []float64{d.BitsPerChar, d.LogLen, d.Digits, d.Vowels, d.ConsRun, d.Unique, d.Hyphens, d.RareShare, d.MaxBits}
 }
 
 // DGAFeatureNames lists the DGA score's inputs (weight names besides
@@ -48,11 +46,6 @@ func LabelInputs(m *Model, label string) DGAInputs {
 	rare, maxBits := m.symbolCosts(label)
 	d.RareShare = float64(rare) / float64(syms)
 	d.MaxBits = maxBits
-	cov, words := m.segment(label)
-	if l := letterCount(label); l > 0 {
-		d.DictCover = float64(cov) / float64(l)
-	}
-	d.DictWords = float64(words)
 	d.LogLen = math.Log1p(float64(n))
 	digits, vowels, letters, hyph, run, maxRun := 0, 0, 0, 0, 0, 0
 	var seen [256]bool
@@ -90,16 +83,6 @@ func LabelInputs(m *Model, label string) DGAInputs {
 	d.Unique = float64(uniq) / float64(n)
 	d.Hyphens = float64(hyph) / float64(n)
 	return d
-}
-
-func letterCount(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'a' && c <= 'z' {
-			n++
-		}
-	}
-	return n
 }
 
 // DGAScore is the model's DGA probability for a registered label.
