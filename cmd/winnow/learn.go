@@ -30,6 +30,7 @@ func addLearnCommands(root *cobra.Command, ex *exit) {
 func modelFlag(cmd *cobra.Command, o *app.AnalyzeOptions) {
 	cmd.Flags().StringArrayVar(&o.Models, "model", nil,
 		"apply a model: a Bayesian filter from 'winnow train' (detector bayes.<kind>) or a compiled behaviour model from 'winnow learn forest|tree' (detector forest.<key>); repeatable")
+	cmd.Flags().StringSliceVar(&o.GeoIP, "geoip", nil, "MaxMind-format databases (GeoLite2/GeoIP2 City or Country and ASN, DB-IP Lite): run the geo.* detectors and add source.geo/source.as fields to findings")
 	cmd.Flags().StringVar(&o.Site, "site", defaultSite(), "this site's name: a compiled model trained at another site is applied with a warning")
 }
 

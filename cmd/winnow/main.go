@@ -92,7 +92,7 @@ func analyzeFlags(cmd *cobra.Command, o *app.AnalyzeOptions, inputs bool) {
 	f.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no summary on stderr")
 	if inputs {
-		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog, access, errorlog, pcap, zeek-dns, zeek-dns-json, tshark-dns, dns-names)")
+		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog, access, errorlog, pcap, audit, zeek-conn, zeek-conn-json, zeek-files, zeek-files-json, zeek-dns, zeek-dns-json, tshark-dns, dns-names)")
 		f.IntVar(&o.Year, "year", 0, "year for timestamps that have none (default: from each file's modification time)")
 		f.StringVar(&o.TZ, "tz", "", "time zone for timestamps that have none, e.g. UTC or Europe/Paris (default: local)")
 	}
@@ -110,6 +110,7 @@ func stdio(o *app.AnalyzeOptions) {
 
 func newAnalyze(ex *exit) *cobra.Command {
 	var o app.AnalyzeOptions
+	var follow bool
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] FILE|GLOB|DIR|- ...",
 		Short: "Analyze log files and report ranked findings",
@@ -133,12 +134,17 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 		if err := startProf(); err != nil {
 			return err
 		}
-		code, err := app.Analyze(cmd.Context(), o)
+		analyze := app.Analyze
+		if follow {
+			analyze = app.AnalyzeFollow
+		}
+		code, err := analyze(cmd.Context(), o)
 		stopProf()
 		ex.code = code
 		return err
 	}
 	analyzeFlags(cmd, &o, true)
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "read the files, then follow them (rotation-safe; new files matching a glob too) and report findings as they happen, until interrupted")
 	archiveFlags(cmd, &o.ArchiveOptions)
 	modelFlag(cmd, &o)
 	return cmd
@@ -227,7 +233,7 @@ func newDetectors() *cobra.Command {
 		Short: "List the detectors with their parameters and defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), app.DescribeDetectors(app.NewRegistry()))
+			fmt.Fprint(cmd.OutOrStdout(), app.DetectorCatalogue())
 			return nil
 		},
 	}

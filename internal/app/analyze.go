@@ -10,6 +10,7 @@ import (
 
 	"winnow/internal/alert"
 	"winnow/internal/correlate"
+	"winnow/internal/enrich/geoip"
 	"winnow/internal/event"
 	"winnow/internal/parse"
 	"winnow/internal/pipeline"
@@ -44,6 +45,10 @@ type AnalyzeOptions struct {
 	// Site names this installation: a compiled model trained at another
 	// site is applied with a warning ("" = do not compare).
 	Site string
+	// GeoIP are MaxMind-format databases: the geo.* detectors run and
+	// findings about an address carry its country and network.
+	GeoIP []string
+	geo   *geoip.DB
 
 	ArchiveOptions
 
@@ -100,9 +105,13 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input,
 	var mu sync.Mutex
 	var alerts []event.Alert
 	emit := func(a event.Alert) {
+		enrichGeo(o.geo, &a)
 		mu.Lock()
 		alerts = append(alerts, a)
 		mu.Unlock()
+	}
+	if o.geo != nil {
+		defer o.geo.Close()
 	}
 	stop := startProgress(o, p)
 	res, err := p.Run(ctx, emit)
@@ -141,6 +150,9 @@ func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config,
 		return pipeline.Config{}, UsageError{err}
 	}
 	if err := registerModels(reg, o.Models, o.Site, o.Stderr); err != nil {
+		return pipeline.Config{}, UsageError{err}
+	}
+	if o.geo, err = registerGeo(reg, o.GeoIP); err != nil {
 		return pipeline.Config{}, UsageError{err}
 	}
 	enabled, err := SelectDetectors(reg, o.Only, o.Disable, o.Set)

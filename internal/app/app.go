@@ -15,15 +15,19 @@ import (
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
 	dnsdetect "winnow/internal/detect/dns"
+	hostdetect "winnow/internal/detect/host"
 	"winnow/internal/detect/hst"
+	"winnow/internal/detect/linkage"
 	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
+	"winnow/internal/parse/audit"
 	"winnow/internal/parse/authlog"
 	"winnow/internal/parse/capture"
 	"winnow/internal/parse/dnslog"
+	"winnow/internal/parse/zeek"
 )
 
 // Exit codes.
@@ -52,7 +56,9 @@ func NewRegistry() *detect.Registry {
 	dnsdetect.Register(r)
 	web.Register(r)
 	hst.Register(r)
+	linkage.Register(r)
 	netdetect.Register(r)
+	hostdetect.Register(r)
 	return r
 }
 
@@ -61,7 +67,11 @@ func NewFormats() *parse.Formats {
 	f := &parse.Formats{}
 	f.Add(authlog.Format())
 	f.Add(capture.Format()) // binary: checked by magic before any text sniffing (DNS and flows)
+	f.Add(audit.Format())   // audit.log: a byte stream grouped per event serial, found by magic too
 	for _, fm := range dnslog.Formats() {
+		f.Add(fm)
+	}
+	for _, fm := range zeek.Formats() {
 		f.Add(fm)
 	}
 	f.Add(access.Format())

@@ -7,6 +7,9 @@ import (
 
 	"winnow/internal/detect"
 	dforest "winnow/internal/detect/forest"
+	"winnow/internal/detect/geo"
+	"winnow/internal/enrich/geoip"
+	"winnow/internal/event"
 	"winnow/internal/modelfile"
 )
 
@@ -43,4 +46,38 @@ func registerCompiled(reg *detect.Registry, path, site string, stderr io.Writer)
 		return fmt.Errorf("--model %s: a %s model was already given; give one compiled model per entity key", path, s.Name)
 	}
 	return reg.Register(s)
+}
+
+// registerGeo opens GeoIP databases and registers the geo.* detectors
+// (nil, nil without databases).
+func registerGeo(reg *detect.Registry, paths []string) (*geoip.DB, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	db, err := geoip.Open(paths...)
+	if err != nil {
+		return nil, err
+	}
+	geo.Register(reg, db)
+	return db, nil
+}
+
+// enrichGeo adds the ECS geo and AS fields of a finding's source address
+// (source.geo.country_iso_code, source.as.number, ...) to its evidence.
+func enrichGeo(db *geoip.DB, a *event.Alert) {
+	if db == nil || !a.SourceIP.IsValid() {
+		return
+	}
+	info, ok := db.Lookup(a.SourceIP)
+	if !ok {
+		return
+	}
+	if a.Evidence == nil {
+		a.Evidence = map[string]any{}
+	}
+	for k, v := range info.Fields("source") {
+		if _, set := a.Evidence[k]; !set {
+			a.Evidence[k] = v
+		}
+	}
 }

@@ -242,3 +242,19 @@ func TestDoorkeeperStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteOfMatchesRunner: the route of an event for each key hashes to
+// the shard the Runner sends the event to (restored entries must land
+// where their entity's events go).
+func TestRouteOfMatchesRunner(t *testing.T) {
+	r := &Runner{seed: 99}
+	ev := event.Event{SrcIP: netip.MustParseAddr("192.0.2.1"), DstIP: netip.MustParseAddr("2001:db8::2"), User: "alice",
+		Host: "web-01", HTTP: &event.HTTP{Site: "example.org"}, DNS: &event.DNS{Registered: "example.com"}}
+	for k := Key(1); k < keyCount; k++ {
+		route, ok := RouteOf(k, &ev)
+		h, ok2 := r.keyHash(k, &ev)
+		if ok != ok2 || (ok && RouteHash(99, route) != h) {
+			t.Errorf("key %v: route %q (ok %v) hashes to %x, the runner's hash is %x (ok %v)", k, route, ok, RouteHash(99, route), h, ok2)
+		}
+	}
+}

@@ -105,7 +105,10 @@ type Decoder func(r io.Reader, name string, o Options, emit func(ev *event.Event
 
 // DecodeStats describes what a Decoder did with an input.
 type DecodeStats struct {
-	Records   int64 // records read (packets)
+	Records int64 // records read (packets; lines when Lines is set)
+	// Lines says the records are text lines (a line format decoded as a
+	// stream, such as audit logs grouped per event), not packets.
+	Lines     bool
 	Events    int64 // events emitted
 	Malformed int64 // records that could not be decoded, truncated ones included
 	Skipped   int64 // records that are not the format's business (non-DNS packets)

@@ -62,7 +62,7 @@ type inputRun struct {
 	stats   InputStats
 
 	// Binary inputs (see binary.go): the raw stream and its decoder.
-	raw    *rawInput
+	raw    *source.Raw
 	decode parse.Decoder
 
 	// Line inputs whose first lines were junk (binary, cut): the format is

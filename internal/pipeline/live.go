@@ -349,7 +349,7 @@ loop:
 func (l *Live) newRunner(ctx context.Context, enabled []detect.Enabled, snap *detect.Snapshot, emit detect.Emit) (*detect.Runner, func(), error) {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r, err := detect.NewRunner(rctx, detect.RunnerConfig{Workers: l.cfg.Workers,
-		Lateness: l.cfg.Lateness, Tick: l.cfg.Heartbeat, Live: true}, enabled, emit)
+		Lateness: l.cfg.Lateness, Tick: max(l.cfg.Heartbeat, time.Second), Live: true}, enabled, emit)
 	if err != nil {
 		cancel()
 		return nil, nil, err

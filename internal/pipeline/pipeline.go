@@ -133,7 +133,7 @@ func (p *Pipeline) Progress() (done, total int64) {
 			n += r.reader.BytesRead()
 		}
 		if r.raw != nil {
-			n += r.raw.cnt.Load()
+			n += r.raw.BytesRead()
 		}
 		if r.in.Size > 0 {
 			// Never more than the file's size (it may grow while read),

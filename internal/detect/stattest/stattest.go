@@ -56,20 +56,31 @@ var ErrTooFew = fmt.Errorf("stattest: too few observations")
 func ChiSquareGOF(observed, reference map[string]float64) (ChiSquare, error) {
 	var res ChiSquare
 	cats := make(map[string]bool, len(observed)+len(reference))
+	for c := range observed {
+		cats[c] = true
+	}
+	for c := range reference {
+		cats[c] = true
+	}
+	// Sums in category order: a map's order changes from run to run, and
+	// so would the last bits of a float sum (and a finding at the edge).
+	names := make([]string, 0, len(cats))
+	for c := range cats {
+		names = append(names, c)
+	}
+	sort.Strings(names)
 	var refTotal float64
-	for c, n := range observed {
-		if n < 0 || math.IsNaN(n) {
+	for _, c := range names {
+		n, ok := observed[c]
+		if ok && (n < 0 || math.IsNaN(n)) {
 			return res, fmt.Errorf("stattest: negative or NaN count for %q", c)
 		}
-		cats[c] = true
 		res.N += n
-	}
-	for c, n := range reference {
-		if n < 0 || math.IsNaN(n) {
+		r, ok := reference[c]
+		if ok && (r < 0 || math.IsNaN(r)) {
 			return res, fmt.Errorf("stattest: negative or NaN reference count for %q", c)
 		}
-		cats[c] = true
-		refTotal += n
+		refTotal += r
 	}
 	if res.N <= 0 || refTotal <= 0 || len(cats) < 2 {
 		return res, ErrTooFew
@@ -77,7 +88,7 @@ func ChiSquareGOF(observed, reference map[string]float64) (ChiSquare, error) {
 	const pseudo = 0.5
 	smoothed := refTotal + pseudo*float64(len(cats))
 	cells := make([]Cell, 0, len(cats))
-	for c := range cats {
+	for _, c := range names {
 		p := (reference[c] + pseudo) / smoothed
 		cells = append(cells, Cell{Category: c, Observed: observed[c], Expected: p * res.N})
 	}

@@ -3,7 +3,6 @@
 // counts for evidence.
 package tally
 
-
 // Counted is a set of keys with a count each, cheap for the common case
 // of a few keys (kept inline, no allocation) and bounded for the
 // attacker's case (a map up to a cap; keys beyond it are counted in the

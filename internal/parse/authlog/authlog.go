@@ -92,6 +92,7 @@ package authlog
 import (
 	"winnow/internal/event"
 	"winnow/internal/parse"
+	"winnow/internal/parse/audit"
 	"winnow/internal/parse/syslog"
 )
 
@@ -221,6 +222,9 @@ func (p *Parser) interpret(program []byte, ev *event.Event) {
 		p.account(base, msg, ev)
 	case "systemd", "init":
 		p.systemd(msg, ev)
+	case "kernel", "audit", "auditd":
+		// SELinux/AppArmor decisions reaching syslog or journald.
+		audit.SyslogMessage(msg, ev)
 	}
 }
 
@@ -317,6 +321,8 @@ func kindOf(a event.Action) event.Kind {
 		return event.KindSyslog
 	case event.ActServiceFailed:
 		return event.KindService
+	case event.ActAudit, event.ActAVCDenied:
+		return event.KindAudit
 	}
 	return event.KindAuth
 }
