@@ -73,6 +73,7 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 			r.skip--
 			return nil
 		}
+		ev.Sensor = r.sensor()
 		batch = append(batch, *ev)
 		if len(batch) >= batchSize {
 			if !send(ctx, st.out, batch) {

@@ -21,6 +21,11 @@ import (
 
 // Config configures one run.
 type Config struct {
+	// Sensor, when set, names the sensor that saw an input (by the
+	// input's name and its format): every event of the input carries it
+	// (Event.Sensor). Called once per input.
+	Sensor func(input, format string) *event.Sensor
+
 	Inputs      []source.Input
 	Stdin       io.Reader // read for the input named "-"
 	Formats     *parse.Formats
