@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 
 	"winnow/internal/generate"
 	"winnow/internal/testdata"
@@ -283,5 +286,44 @@ func TestModelFromAnotherSiteWarns(t *testing.T) {
 	r = analyze(t, []string{site}, func(o *AnalyzeOptions) { o.Models = []string{model}; o.Only = []string{"bayes."} })
 	if strings.Contains(r.stderr, "never saw in training") {
 		t.Errorf("warning on the model's own site:\n%s", r.stderr)
+	}
+}
+
+// Issue 10 item 14: packets are not counted as lines; an .xz rotation is
+// read; a directory holding logs winnow does not read (dpkg.log, apt's
+// history.log) is analysed with a note, not exit 2.
+func TestPacketsXZAndDebianLogDir(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "dns.pcap")
+	if _, err := GenerateDNS(GenerateDNSOptions{Out: pcap, Queries: 2000, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, []string{pcap}, nil)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "winnow: 0 lines, ") || !strings.Contains(r.stderr, " packets, ") {
+		t.Errorf("pcap summary:\n%s", r.stderr)
+	}
+
+	logs := filepath.Join(dir, "var-log")
+	os.MkdirAll(filepath.Join(logs, "apt"), 0o755)
+	var xzb bytes.Buffer
+	w, _ := xz.NewWriter(&xzb)
+	w.Write([]byte(attack("\n")))
+	w.Close()
+	write(t, filepath.Join(logs, "auth.log.2.xz"), xzb.String())
+	write(t, filepath.Join(logs, "dpkg.log"), strings.Repeat("2026-11-22 10:00:00 status installed libc6:amd64 2.36-9\n", 50))
+	write(t, filepath.Join(logs, "apt", "history.log"), "\nStart-Date: 2026-11-22  10:00:00\nCommandline: apt-get upgrade\nEnd-Date: 2026-11-22  10:00:05\n")
+	r = analyze(t, []string{logs}, nil)
+	if r.code != ExitOK {
+		t.Fatalf("a Debian-like /var/log: exit %d\n%s", r.code, r.stderr)
+	}
+	found := false
+	for _, d := range r.docs {
+		found = found || (d.Rule.Name == "auth.success_after_failures" && d.Winnow.Entity.Value == "203.0.113.5")
+	}
+	if !found {
+		t.Errorf("the attack in auth.log.2.xz was not found:\n%s", r.stderr)
+	}
+	if strings.Count(r.stderr, "winnow: note:") != 2 {
+		t.Errorf("want a note for dpkg.log and history.log:\n%s", r.stderr)
 	}
 }
