@@ -120,15 +120,15 @@ func TestDemoWritesOnlyNamedFiles(t *testing.T) {
 	dir := t.TempDir()
 	mine := filepath.Join(dir, "access.log")
 	write(t, mine, "the user's own log\n")
-	demo := func(o DemoOptions) (int, error, string) {
+	demo := func(o DemoOptions) (int, string, error) {
 		var out, errb strings.Builder
 		o.Seed = 1
 		o.Analyze = AnalyzeOptions{Output: "json", Quiet: true, Stdout: &out, Stderr: &errb, Only: []string{"auth.brute_force"}}
 		code, err := Demo(context.Background(), o)
-		return code, err, errb.String()
+		return code, errb.String(), err
 	}
 	saved := filepath.Join(dir, "mydemo.log")
-	code, err, stderr := demo(DemoOptions{Save: saved})
+	code, stderr, err := demo(DemoOptions{Save: saved})
 	if code != ExitOK || err != nil {
 		t.Fatalf("exit %d: %v", code, err)
 	}
@@ -148,14 +148,14 @@ func TestDemoWritesOnlyNamedFiles(t *testing.T) {
 	}
 	// Existing files are refused without --force (before anything is
 	// generated), overwritten with it.
-	code, err, _ = demo(DemoOptions{Save: saved, SaveWeb: mine})
+	code, _, err = demo(DemoOptions{Save: saved, SaveWeb: mine})
 	if code != ExitUsage || err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("existing files: exit %d, err %v", code, err)
 	}
 	if b, _ := os.ReadFile(mine); string(b) != "the user's own log\n" {
 		t.Fatalf("access.log overwritten without --force")
 	}
-	code, err, stderr = demo(DemoOptions{Save: saved, SaveWeb: mine, SaveDNS: filepath.Join(dir, "d.pcap"), Force: true})
+	code, stderr, err = demo(DemoOptions{Save: saved, SaveWeb: mine, SaveDNS: filepath.Join(dir, "d.pcap"), Force: true})
 	if code != ExitOK || err != nil {
 		t.Fatalf("--force: exit %d, err %v", code, err)
 	}
