@@ -237,7 +237,7 @@ func newDetectors() *cobra.Command {
 		Short: "List the detectors with their parameters and defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), app.DescribeDetectors(app.NewRegistry()))
+			fmt.Fprint(cmd.OutOrStdout(), app.DetectorCatalogue())
 			return nil
 		},
 	}

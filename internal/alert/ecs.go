@@ -286,18 +286,21 @@ func fill(d *Doc, ent event.Entity, main *event.Alert, all []event.Alert, relate
 			d.Source = &SourceF{IP: ent.Value}
 		}
 	case event.EntityHost:
-		if strings.HasPrefix(main.Rule, "auth.") || strings.HasPrefix(main.Rule, "series.") && !strings.HasPrefix(main.Rule, "series.http") {
+		if main.SourceHost == ent.Value {
+			// a source that the log names by host name (sshd UseDNS)
+			d.Source = &SourceF{Domain: ent.Value}
+		} else {
 			// a machine that logged (auth, series by host)
 			d.Host = &HostF{Name: ent.Value}
-		} else if main.SourceIP.IsValid() {
-			// a source that the log names by host name
-			d.Source = &SourceF{Domain: ent.Value}
 		}
 	case event.EntityUser:
 		d.User = &UserF{Name: ent.Value}
 	}
 	if main.SourceIP.IsValid() && d.Source == nil {
 		d.Source = &SourceF{IP: main.SourceIP.String()}
+	}
+	if main.SourceHost != "" && d.Source == nil {
+		d.Source = &SourceF{Domain: main.SourceHost}
 	}
 	if main.User != "" && d.User == nil {
 		d.User = &UserF{Name: main.User}
@@ -348,6 +351,9 @@ func fill(d *Doc, ent event.Entity, main *event.Alert, all []event.Alert, relate
 		}
 		if a.User != "" {
 			rel.User = appendNew(rel.User, a.User)
+		}
+		if a.SourceHost != "" {
+			rel.Hosts = appendNew(rel.Hosts, a.SourceHost)
 		}
 		if h := hostOf(a); h != "" {
 			rel.Hosts = appendNew(rel.Hosts, h)

@@ -17,6 +17,7 @@ import (
 	dnsdetect "winnow/internal/detect/dns"
 	hostdetect "winnow/internal/detect/host"
 	"winnow/internal/detect/hst"
+	"winnow/internal/detect/linkage"
 	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
@@ -54,6 +55,7 @@ func NewRegistry() *detect.Registry {
 	dnsdetect.Register(r)
 	web.Register(r)
 	hst.Register(r)
+	linkage.Register(r)
 	netdetect.Register(r)
 	hostdetect.Register(r)
 	return r

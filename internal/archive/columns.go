@@ -74,6 +74,7 @@ func coreSetters[T any](core func(*T) *CoreRow) map[string]setter[T] {
 		"process_pid":    func(r *T, v parquet.Value, _ *interner) { core(r).PID = i32(v) },
 		"source_ip":      func(r *T, v parquet.Value, in *interner) { core(r).SrcIP = str(v, in) },
 		"source_port":    func(r *T, v parquet.Value, _ *interner) { core(r).SrcPort = i32(v) },
+		"source_domain":  func(r *T, v parquet.Value, in *interner) { core(r).SrcHost = str(v, in) },
 		"user_name":      func(r *T, v parquet.Value, in *interner) { core(r).User = str(v, in) },
 		"event_count":    func(r *T, v parquet.Value, _ *interner) { core(r).Count = i32(v) },
 		"log_file_path":  func(r *T, v parquet.Value, in *interner) { core(r).File = str(v, in) },

@@ -30,6 +30,7 @@ type CoreRow struct {
 	PID       int32     `parquet:"process_pid,optional"`
 	SrcIP     string    `parquet:"source_ip,optional"`
 	SrcPort   int32     `parquet:"source_port,optional"`
+	SrcHost   string    `parquet:"source_domain,optional"` // the source's host name when the log gave no address
 	User      string    `parquet:"user_name,optional"`
 	Count     int32     `parquet:"event_count"`
 	File      string    `parquet:"log_file_path,dict"`
@@ -152,7 +153,7 @@ type rowMeta struct {
 func coreRow(ev *event.Event, m rowMeta, r *CoreRow) {
 	*r = CoreRow{
 		Timestamp: ev.Time, Kind: ev.Kind.String(), Action: ev.Action.String(), Outcome: ev.Outcome.String(),
-		Host: ev.Host, Program: ev.Program, PID: ev.PID, SrcPort: int32(ev.SrcPort), User: ev.User, Count: ev.Count,
+		Host: ev.Host, Program: ev.Program, PID: ev.PID, SrcPort: int32(ev.SrcPort), SrcHost: ev.SrcHost, User: ev.User, Count: ev.Count,
 		File: ev.Ref.File, Line: ev.Ref.Line, FileID: m.fileID, Seq: m.seq, Message: string(ev.Raw), MsgOffset: -1,
 	}
 	if ev.SrcIP.IsValid() {
@@ -211,7 +212,7 @@ func coreEvent(r *CoreRow, loc *time.Location, ev *event.Event) {
 	act, _ := event.ParseAction(r.Action)
 	*ev = event.Event{
 		Time: r.Timestamp.In(loc), Kind: kind, Action: act, Outcome: event.ParseOutcome(r.Outcome),
-		Host: r.Host, Program: r.Program, PID: r.PID, SrcPort: uint16(r.SrcPort), User: r.User, Count: r.Count,
+		Host: r.Host, Program: r.Program, PID: r.PID, SrcPort: uint16(r.SrcPort), SrcHost: r.SrcHost, User: r.User, Count: r.Count,
 		Ref: event.Ref{File: r.File, Line: r.Line}, Raw: []byte(r.Message),
 	}
 	if r.SrcIP != "" {

@@ -399,6 +399,9 @@ func (in *incident) relate(a *event.Alert, cfg Config) {
 	if a.SourceIP.IsValid() {
 		add(event.Entity{Type: event.EntityIP, Value: a.SourceIP.String()})
 	}
+	if a.SourceHost != "" {
+		add(event.Entity{Type: event.EntityHost, Value: a.SourceHost})
+	}
 	if a.User != "" {
 		add(event.Entity{Type: event.EntityUser, Value: a.User})
 	}

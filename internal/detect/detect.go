@@ -23,7 +23,7 @@ type Key uint8
 // Keys.
 const (
 	KeyNone     Key = iota
-	KeySourceIP     // event.SrcIP
+	KeySourceIP     // event.SrcIP, or event.SrcHost when the record names the source by host name
 	KeyUser         // event.User (the account attempted or acted as)
 	KeyHost         // event.Host (the machine that logged)
 	KeySite         // event.HTTP.Site, or event.Host when the log names no site
@@ -64,6 +64,9 @@ func KeyValue(k Key, ev *event.Event) (string, bool) {
 	case KeySourceIP:
 		if ev.SrcIP.IsValid() {
 			return ev.SrcIP.String(), true
+		}
+		if ev.SrcHost != "" {
+			return ev.SrcHost, true
 		}
 	case KeyUser:
 		if ev.User != "" {
@@ -165,6 +168,11 @@ type Stats struct {
 	// Limit names the parameter whose cap caused Shed or Deferred when it
 	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
 	Limit string
+	// Examined and Unfamiliar are for detectors that apply a trained
+	// model: items checked for familiarity, and those mostly made of
+	// features the model never saw in training. When most are, the model
+	// was trained on other data (another site) and the run warns.
+	Examined, Unfamiliar int64
 }
 
 // Add sums two Stats.
@@ -174,7 +182,8 @@ func (s Stats) Add(o Stats) Stats {
 		limit = o.Limit
 	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred, Limit: limit}
+		Deferred: s.Deferred + o.Deferred, Limit: limit,
+		Examined: s.Examined + o.Examined, Unfamiliar: s.Unfamiliar + o.Unfamiliar}
 }
 
 // Param documents one tunable parameter and its default.

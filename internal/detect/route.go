@@ -21,7 +21,7 @@ func RouteHash[S ~string | ~[]byte](seed uint64, s S) uint64 { return stablehash
 func RouteOf(k Key, ev *event.Event) (string, bool) {
 	if k == KeySourceIP {
 		if !ev.SrcIP.IsValid() {
-			return "", false
+			return ev.SrcHost, ev.SrcHost != "" // a source named by host name
 		}
 		return RouteAddr(ev.SrcIP), true
 	}

@@ -272,6 +272,9 @@ func (r *Runner) keyHash(k Key, ev *event.Event) (uint64, bool) {
 	switch k {
 	case KeySourceIP:
 		if !ev.SrcIP.IsValid() {
+			if ev.SrcHost != "" { // a source named by host name
+				return RouteHash(r.seed, ev.SrcHost), true
+			}
 			return 0, false
 		}
 		return routeAddrHash(r.seed, ev.SrcIP), true

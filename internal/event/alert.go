@@ -76,7 +76,10 @@ type Alert struct {
 	Score       float64   // confidence 0–1
 	Techniques  []string  // MITRE ATT&CK technique ids
 	SourceIP    netip.Addr
-	User        string
+	// SourceHost is the source's host name when the log names it by name,
+	// not address (sshd with UseDNS); the entity is then that host.
+	SourceHost string
+	User       string
 	// Related lists other entities this finding involves (the accounts a
 	// source tried, the sources that touched an account); correlation uses
 	// them to link findings.

@@ -82,6 +82,10 @@ type Event struct {
 
 	SrcIP   netip.Addr // remote source address, when the record has one
 	SrcPort uint16
+	// SrcHost is the remote source's host name when the record names it by
+	// name instead of address (sshd with UseDNS yes: "from host.example.org",
+	// PAM "rhost=host.example.org"); SrcIP is then unset. ECS source.domain.
+	SrcHost string
 	DstIP   netip.Addr // destination address (flows: the responder), when the record has one
 	DstPort uint16
 

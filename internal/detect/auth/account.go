@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -316,29 +317,98 @@ func (d *historyDetector) alert(h *history, ev *event.Event, start int64) event.
 	return a
 }
 
+// Attribution of a login after failures on the account: was it the
+// failing source itself, were the failures aimed at this account (one
+// source guessing it repeatedly, or many sources several times each) or
+// a spray's one or two tries, and has the account used the login's
+// network before. aimedPerSource and aimedMean draw the line: a spray
+// tries one or two passwords per account per source.
+const (
+	aimedPerSource = 5   // one source's failures on the account
+	aimedMean      = 2.5 // mean failures per failing source
+	aimedSources   = 10  // failing sources (a botnet sharing the work, as auth.distributed_brute_force)
+)
+
 func (d *historyDetector) takeover(h *history, ev *event.Event, src addrKey, emit detect.Emit) {
 	recent := ev.Time.UnixNano()-h.failLast <= int64(d.c.gap)
 	if h.failures() < int32(d.minFail) || !recent || h.known.Get(src) > 0 {
 		return
 	}
-	a := d.alert(h, ev, h.failStart)
-	a.Severity = event.SeverityHigh
 	fromFailing := h.failSources.Get(src) > 0
-	if fromFailing {
+	knownNet := h.nets.Get(netOf(src)) > 0
+	tops := top(&h.failSources, 10, addrKey.String)
+	nSources := h.failSources.Distinct()
+	maxPer := int32(0)
+	if len(tops) > 0 {
+		maxPer = int32(tops[0].Count)
+	}
+	mean := float64(h.fails) / float64(max(nSources, 1))
+	aimed := maxPer >= aimedPerSource || mean > aimedMean || nSources >= aimedSources
+	a := d.alert(h, ev, h.failStart)
+	// source.ip is the attacker: the login source when it failed too,
+	// else the busiest failing source. The login address is evidence.
+	attacker := src.addr()
+	if !fromFailing && len(tops) > 0 {
+		attacker = addrFromString(tops[0].Key)
+	}
+	a.SourceIP = attacker
+	a.Related = []event.Entity{{Type: event.EntityIP, Value: attacker.String()}}
+	for _, t := range tops {
+		if t.Key != attacker.String() {
+			a.Related = append(a.Related, event.Entity{Type: event.EntityIP, Value: t.Key})
+		}
+	}
+	if !fromFailing {
+		a.Related = append(a.Related, event.Entity{Type: event.EntityIP, Value: ev.SrcIP.String()})
+	}
+	if ev.Host != "" {
+		a.Related = append(a.Related, event.Entity{Type: event.EntityHost, Value: ev.Host})
+	}
+	span := between(h.failStart, h.failLast)
+	switch {
+	case fromFailing:
 		a.Severity = event.SeverityCritical
+		a.Description = fmt.Sprintf("account %s logged in from %s, a source it never used, after %d failures in %s, %d of them from that same address: likely compromised",
+			ev.User, ev.SrcIP, h.failures(), span, h.failSources.Get(src))
+	case aimed && !knownNet:
+		a.Severity = event.SeverityHigh
+		a.Description = fmt.Sprintf("account %s logged in from %s, a network it never used, while %s were guessing its password (%d failures in %s, up to %d from one source; %s did not fail itself): possible takeover",
+			ev.User, ev.SrcIP, plural(nSources, "source", "sources"), h.failures(), span, maxPer, ev.SrcIP)
+	default:
+		// The owner logging in (from a network of theirs, or amid a spray
+		// that tried the account once or twice from elsewhere).
+		a.Severity = event.SeverityLow
+		why := "a spray tried it"
+		if aimed {
+			why = "it was under attack"
+		}
+		where := "a new address"
+		if knownNet {
+			where = "a network it used before"
+		}
+		a.Description = fmt.Sprintf("account %s logged in from %s (%s) after %d failures from %s in %s; the login address did not fail: %s, the owner logged in",
+			ev.User, ev.SrcIP, where, h.failures(), plural(nSources, "other source", "other sources"), span, why)
 	}
 	a.Score = max(0.7, strength(float64(h.failures()), float64(d.minFail)))
+	if a.Severity < event.SeverityHigh {
+		a.Score = 0.5
+	}
 	a.Samples = append(h.smp.take(), sampleOf(ev))
 	a.Evidence = map[string]any{
-		"failures": h.failures(), "failing_sources": h.failSources.Distinct(), "min_failures": d.minFail,
-		"login_source_failed_too": fromFailing, "known_sources": h.known.Distinct(), "method": ev.Method,
+		"failures": h.failures(), "failing_sources": nSources, "min_failures": d.minFail,
+		"login_source_ip": ev.SrcIP.String(), "login_source_failed_first": fromFailing,
+		"login_network_known": knownNet, "failures_aimed_at_account": aimed,
+		"max_failures_from_one_source": maxPer, "mean_failures_per_source": round2(mean),
+		"top_failing_sources": tops, "known_sources": h.known.Distinct(), "method": ev.Method,
 		"host": ev.Host, "prior_logins": h.logins,
 	}
-	a.Description = fmt.Sprintf("account %s logged in from %s, a source it never used, after %d failures from %s in %s (threshold %d)",
-		ev.User, ev.SrcIP, h.failures(), plural(h.failSources.Distinct(), "source", "sources"),
-		between(h.failStart, h.failLast), d.minFail)
 	h.fails, h.pam, h.failSources = 0, 0, counted[addrKey]{}
 	emit(a)
+}
+
+func addrFromString(s string) netip.Addr {
+	a, _ := netip.ParseAddr(s)
+	return a
 }
 
 func (d *historyDetector) newSource(h *history, ev *event.Event, src addrKey, emit detect.Emit) {

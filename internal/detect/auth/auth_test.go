@@ -327,7 +327,10 @@ func TestAccountTakeoverAndDistributed(t *testing.T) {
 	s.fails(at(0), time.Second, 40, "203.0.113.99", "carol")
 	got := run(t, s.evs, "", nil)
 	tk := one(t, got, "auth.account_success_after_failures", "bob")
-	if tk.Severity != event.SeverityHigh || tk.SourceIP != ip("203.0.113.200") || num(t, tk, "failures") != 24 {
+	// source.ip is an attacker (a failing source), the login address is
+	// named as such
+	if tk.Severity != event.SeverityHigh || tk.SourceIP != ip("198.51.100.100") || num(t, tk, "failures") != 24 ||
+		tk.Evidence["login_source_ip"] != "203.0.113.200" || tk.Evidence["failures_aimed_at_account"] != true {
 		t.Errorf("takeover = sev %d src %v %v", tk.Severity, tk.SourceIP, tk.Evidence)
 	}
 	ds := one(t, got, "auth.distributed_brute_force", "bob")
@@ -337,6 +340,52 @@ func TestAccountTakeoverAndDistributed(t *testing.T) {
 	for _, a := range byRule(got, "auth.distributed_brute_force") {
 		if a.Entity.Value == "carol" {
 			t.Errorf("single source reported as distributed: %s", a.Description)
+		}
+	}
+}
+
+// TestSprayThenLegitLogin: a spray from other addresses tries bob's
+// account once or twice among many others; bob then logs in from his
+// office (known: nothing to report) and, the next time, from a new address
+// while another spray runs (roaming): the finding is low, names the spray
+// source in source.ip and bob's address as the login source, and is not
+// the critical compromise a login after failures used to be.
+func TestSprayThenLegitLogin(t *testing.T) {
+	var s scenario
+	for d := 0; d < 3; d++ {
+		s.add(at(time.Duration(d)*24*time.Hour-72*time.Hour), event.ActLoginSuccess, "10.0.0.7", "bob")
+	}
+	users := []string{"bob", "alice", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "oscar"}
+	spray := func(start time.Duration, src string) {
+		for round := 0; round < 2; round++ {
+			for i, u := range users {
+				s.fails(at(start+time.Duration(round*len(users)+i)*10*time.Second), time.Second, 1, src, u)
+			}
+		}
+	}
+	// six spray sources, two passwords per account each: 12 failures
+	// on bob, above min_failures
+	for i := 0; i < 6; i++ {
+		spray(time.Duration(i)*5*time.Minute, fmt.Sprintf("203.0.113.5%d", i))
+	}
+	s.add(at(40*time.Minute), event.ActLoginSuccess, "10.0.0.7", "bob")
+	for i := 0; i < 6; i++ {
+		spray(3*time.Hour+time.Duration(i)*5*time.Minute, fmt.Sprintf("203.0.113.6%d", i))
+	}
+	s.add(at(3*time.Hour+40*time.Minute), event.ActLoginSuccess, "192.0.2.44", "bob")
+	got := run(t, s.evs, "", nil)
+	tks := byRule(got, "auth.account_success_after_failures")
+	if len(tks) != 1 {
+		t.Fatalf("%d takeover findings, want 1 (the roaming login): %v", len(tks), summary(got))
+	}
+	tk := tks[0]
+	if tk.Severity >= event.SeverityMedium || tk.SourceIP == ip("192.0.2.44") || !strings.HasPrefix(tk.SourceIP.String(), "203.0.113.6") ||
+		tk.Evidence["login_source_ip"] != "192.0.2.44" || tk.Evidence["failures_aimed_at_account"] != false {
+		t.Errorf("spray then roaming login = sev %d src %v %v: %s", tk.Severity, tk.SourceIP, tk.Evidence, tk.Description)
+	}
+	for _, a := range got {
+		if a.Severity >= event.SeverityHigh {
+			t.Errorf("%s on %s at severity %d: %s", a.Rule, a.Entity.Value, a.Severity, a.Description)
 		}
 	}
 }
@@ -521,6 +570,29 @@ func TestClassifySudo(t *testing.T) {
 	} {
 		if got, _ := classifySudo(cmd); got != want {
 			t.Errorf("classifySudo(%q) = %d, want %d", cmd, got, want)
+		}
+	}
+}
+
+// TestHostNameSource: sshd with UseDNS logs host names instead of
+// addresses. A host name is an entity like an address: 30 root failures
+// from one name are a brute force and a root login attempt on that host
+// name (source.domain), with root lines as the root finding's evidence.
+func TestHostNameSource(t *testing.T) {
+	var s scenario
+	byName := func(e *event.Event) { e.SrcHost = "n219076184117.netvigator.com" }
+	s.fails(at(0), 2*time.Second, 30, "", "root", byName)
+	s.fails(at(0), 3*time.Second, 3, "", "admin", byName, func(e *event.Event) { e.InvalidUser = true })
+	got := run(t, s.evs, "", nil)
+	bf := one(t, got, "auth.brute_force", "n219076184117.netvigator.com")
+	if bf.Entity.Type != event.EntityHost || bf.SourceHost != "n219076184117.netvigator.com" || bf.SourceIP.IsValid() ||
+		num(t, bf, "attempts") != 33 {
+		t.Errorf("brute force by host name = %+v", bf)
+	}
+	rl := one(t, got, "auth.root_login", "n219076184117.netvigator.com")
+	for _, smp := range rl.Samples {
+		if !strings.Contains(smp.Text, "root") {
+			t.Errorf("root finding shows a line that is not about root: %q", smp.Text)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -78,10 +79,14 @@ type sourceDetector struct {
 	techniques []string
 	c          common
 	eps        *episodes[srcState]
-	key        addrKey
+	key        []byte // the current event's source key (see sourceKey)
 	keepRecent bool
-	judge      func(ip string, e *ep[srcState]) (event.Alert, bool)
-	onSuccess  func(ev *event.Event, e *ep[srcState], emit detect.Emit)
+	// sampleIf picks the evidence lines that support the rule's claim
+	// (root lines for a root finding, existing accounts for a spray); nil
+	// keeps any line the source counts.
+	sampleIf  func(ev *event.Event, s *srcState) bool
+	judge     func(ip string, e *ep[srcState]) (event.Alert, bool)
+	onSuccess func(ev *event.Event, e *ep[srcState], emit detect.Emit)
 }
 
 func newSourceDetector(rule string, tech []string, c common) *sourceDetector {
@@ -104,12 +109,43 @@ func relevant(ev *event.Event) bool {
 	return false
 }
 
+// sourceKey is a source's table key: an address as its 16 bytes, a host
+// name (sshd with UseDNS) as a NUL and the name, padded so that it is
+// never 16 bytes long.
+func sourceKey(buf []byte, ev *event.Event) ([]byte, bool) {
+	if ev.SrcIP.IsValid() {
+		k := keyOf(ev.SrcIP)
+		return append(buf[:0], k[:]...), true
+	}
+	if ev.SrcHost == "" {
+		return buf, false
+	}
+	buf = append(append(buf[:0], 0), ev.SrcHost...)
+	if len(buf) == len(addrKey{}) {
+		buf = append(buf, 0)
+	}
+	return buf, true
+}
+
+// sourceEntity is the entity of a source key, and its address (invalid
+// for a host name).
+func sourceEntity(key string) (event.Entity, netip.Addr) {
+	if len(key) == len(addrKey{}) {
+		ip := addrFromKey(key)
+		return event.Entity{Type: event.EntityIP, Value: ip.String()}, ip
+	}
+	return event.Entity{Type: event.EntityHost, Value: strings.TrimRight(key[1:], "\x00")}, netip.Addr{}
+}
+
 func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
-	if !ev.SrcIP.IsValid() || !relevant(ev) {
+	if !relevant(ev) {
 		return
 	}
-	d.key = keyOf(ev.SrcIP)
-	e := d.eps.touch(d.key[:], ev.Time, emit)
+	var ok bool
+	if d.key, ok = sourceKey(d.key, ev); !ok {
+		return
+	}
+	e := d.eps.touch(d.key, ev.Time, emit)
 	if e == nil {
 		return
 	}
@@ -179,7 +215,9 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 	case ev.Host != s.host:
 		s.extra().hosts.Add(ev.Host, 1, 64)
 	}
-	e.smp.add(ev, d.c.samples)
+	if d.sampleIf == nil || d.sampleIf(ev, s) {
+		e.smp.add(ev, d.c.samples)
+	}
 }
 
 func (d *sourceDetector) Advance(t time.Time, emit detect.Emit) { d.eps.advance(t, emit) }
@@ -205,9 +243,12 @@ func (d *sourceDetector) end(key string, e *ep[srcState], emit detect.Emit) {
 
 // alert starts a finding about the source key.
 func (d *sourceDetector) alert(key string, e *ep[srcState]) event.Alert {
-	ip := addrFromKey(key)
-	a := base(d.rule, d.techniques, event.Entity{Type: event.EntityIP, Value: ip.String()}, e)
+	ent, ip := sourceEntity(key)
+	a := base(d.rule, d.techniques, ent, e)
 	a.SourceIP = ip
+	if !ip.IsValid() {
+		a.SourceHost = ent.Value
+	}
 	return a
 }
 
@@ -277,6 +318,10 @@ func bruteForceSpec() detect.Spec {
 				return err
 			}
 			th := v[0]
+			d.sampleIf = func(ev *event.Event, s *srcState) bool {
+				preauth := ev.Action == event.ActDisconnected || ev.Action == event.ActConnectionClosed
+				return !preauth || s.fails+s.pam == 0
+			}
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				n := int(e.v.attempts())
 				if n < th {
@@ -318,6 +363,9 @@ func passwordSpraySpec() detect.Spec {
 				return err
 			}
 			minAcc, maxPer := v[0], v[1]
+			d.sampleIf = func(ev *event.Event, _ *srcState) bool {
+				return ev.User != "" && !ev.InvalidUser && ev.Action == event.ActLoginFailure
+			}
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				s := &e.v
 				n := s.users.Distinct()
@@ -366,6 +414,7 @@ func invalidUserSpec() detect.Spec {
 				return err
 			}
 			th := v[0]
+			d.sampleIf = func(ev *event.Event, _ *srcState) bool { return ev.InvalidUser }
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				n := e.v.invalid.Distinct()
 				if n < th {
@@ -396,6 +445,7 @@ func rootLoginSpec() detect.Spec {
 				return err
 			}
 			th := v[0]
+			d.sampleIf = func(ev *event.Event, _ *srcState) bool { return ev.User == "root" && !ev.InvalidUser }
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				s := &e.v
 				fails := int(max(s.rootFails, s.rootPAM))
@@ -475,7 +525,7 @@ func (d *sourceDetector) compromise(ev *event.Event, e *ep[srcState], minAcct, m
 		return event.Alert{}, false
 	}
 	x.alerted.Add(ev.User, 1, 64)
-	a := d.alert(string(d.key[:]), e)
+	a := d.alert(string(d.key), e)
 	a.End = ev.Time.UTC()
 	a.Severity = event.SeverityCritical
 	a.Score = max(strength(float64(onAcct), float64(minAcct)), strength(float64(total), float64(minAny)), 0.7)
@@ -525,12 +575,16 @@ func between(a, b int64) string {
 }
 
 func describeTargets(s *srcState) string {
-	l := names(top(&s.users, 3, ident))
+	users := &s.users
+	if users.Distinct() == 0 && s.ext != nil {
+		users = &s.ext.pamUsers // a PAM-only log names the accounts there
+	}
+	l := names(top(users, 3, ident))
 	inv := s.invalid.Distinct()
 	var parts []string
 	if len(l) > 0 {
 		p := strings.Join(l, ", ")
-		if n := s.users.Distinct(); n > len(l) {
+		if n := users.Distinct(); n > len(l) {
 			p += fmt.Sprintf(" and %d more accounts", n-len(l))
 		}
 		parts = append(parts, p)

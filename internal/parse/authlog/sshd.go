@@ -113,14 +113,19 @@ func (p *Parser) sshWho(who []byte, ev *event.Event) {
 	ev.User = p.str(who)
 }
 
-// sshAddrPort parses "IP[ port P][ …]" into SrcIP and SrcPort.
+// sshAddrPort parses "IP[ port P][ …]" into SrcIP and SrcPort; a host name
+// in place of the address (sshd with UseDNS yes) sets SrcHost.
 func (p *Parser) sshAddrPort(b []byte, ev *event.Event) bool {
 	ipb, rest := token(b)
 	ip, ok := parse.ParseAddr(ipb)
 	if !ok {
-		return false
+		if !hostName(ipb) {
+			return false
+		}
+		ev.SrcHost = p.str(ipb)
+	} else {
+		ev.SrcIP = ip
 	}
-	ev.SrcIP = ip
 	if r, ok := trimPrefix(rest, " port "); ok {
 		if port, _, ok := portPrefix(r); ok {
 			ev.SrcPort = port
@@ -324,11 +329,36 @@ func (p *Parser) sshNotAllowed(m []byte, ev *event.Event) {
 	set(ev, event.ActInvalidUser)
 }
 
-// setRHost sets SrcIP when a PAM rhost or sshd host is an address.
+// setRHost sets SrcIP when a PAM rhost or sshd host is an address, SrcHost
+// when it is a host name.
 func (p *Parser) setRHost(b []byte, ev *event.Event) {
 	if ip, ok := parse.ParseAddr(b); ok {
 		ev.SrcIP = ip
+	} else if hostName(b) {
+		ev.SrcHost = p.str(b)
 	}
+}
+
+// hostName reports whether b looks like a DNS host name: letters, digits,
+// '-', '_' and '.', at least one dot and one letter, at most 253 bytes.
+// Terminal names ("pts/0", ":0") and sshd's "UNKNOWN" are not host names.
+func hostName(b []byte) bool {
+	if len(b) < 3 || len(b) > 253 || b[0] == '.' || b[0] == '-' || b[len(b)-1] == '-' {
+		return false
+	}
+	dot, letter := false, false
+	for _, c := range b {
+		switch {
+		case c == '.':
+			dot = true
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return false
+		}
+	}
+	return dot && letter
 }
 
 // splitFrom splits "WHO from ADDR…" at the " from " that introduces the
