@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"winnow/internal/detect"
 	"winnow/internal/generate/weblog"
 	"winnow/internal/state"
 	"winnow/internal/testdata"
@@ -187,5 +188,32 @@ func TestStateErrors(t *testing.T) {
 	d.Close()
 	if r.code != ExitUsage || !errors.Is(r.err, state.ErrBusy) {
 		t.Fatalf("busy state: code %d err %v", r.code, r.err)
+	}
+}
+
+// TestEveryDetectorSnapshots: every detector analyze runs keeps its state
+// across runs (detect.Snapshotter); a new stateful detector without it
+// would silently start cold on every --state run and after every restart
+// of serve. Each family's own test checks that its snapshots restore
+// exactly (detecttest.CheckSnapshot).
+func TestEveryDetectorSnapshots(t *testing.T) {
+	stateless := map[string]bool{}
+	var o AnalyzeOptions
+	reg, _, err := o.registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range reg.Specs() {
+		p, err := detect.NewParams(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.New(p)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		if _, ok := d.(detect.Snapshotter); !ok && !stateless[s.Name] {
+			t.Errorf("%s (%T) is not a detect.Snapshotter", s.Name, d)
+		}
 	}
 }
