@@ -27,6 +27,7 @@ import (
 	"winnow/internal/parse/authlog"
 	"winnow/internal/parse/capture"
 	"winnow/internal/parse/dnslog"
+	"winnow/internal/parse/zeek"
 )
 
 // Exit codes.
@@ -68,6 +69,9 @@ func NewFormats() *parse.Formats {
 	f.Add(capture.Format()) // binary: checked by magic before any text sniffing (DNS and flows)
 	f.Add(audit.Format())   // audit.log: a byte stream grouped per event serial, found by magic too
 	for _, fm := range dnslog.Formats() {
+		f.Add(fm)
+	}
+	for _, fm := range zeek.Formats() {
 		f.Add(fm)
 	}
 	f.Add(access.Format())

@@ -137,3 +137,14 @@ func TestPruneAgeBasis(t *testing.T) {
 		t.Errorf("unknown --age-basis: exit %d", code)
 	}
 }
+
+// TestFollowRefusesArchive: --archive with --follow is a usage error, not
+// silently ignored.
+func TestFollowRefusesArchive(t *testing.T) {
+	var out, errb bytes.Buffer
+	code, err := AnalyzeFollow(t.Context(), AnalyzeOptions{Args: []string{"x.log"}, Output: "json", Stdout: &out, Stderr: &errb,
+		ArchiveOptions: ArchiveOptions{Archive: t.TempDir()}})
+	if code != ExitUsage || err == nil || !strings.Contains(err.Error(), "--archive") {
+		t.Errorf("analyze --follow --archive: exit %d, %v", code, err)
+	}
+}
