@@ -326,9 +326,14 @@ func NewWriter(opt Options) (*Writer, error) {
 // archive's manifest says how much of it is archived already (matched by
 // content fingerprint and file identity, so a renamed, rotated or
 // compressed copy is recognised), and Write then stores only the events
-// of later lines. Inputs not tracked are stored whole. Call Track before
-// the first Write.
+// of later lines. Inputs not tracked, or with no Head, are stored whole.
+// Call Track before the first Write.
 func (w *Writer) Track(src Source) Resume {
+	if len(src.Head) == 0 {
+		// Nothing to recognise it by (unreadable, empty, or a pipe that can
+		// be read only once): stored whole, like an input not tracked.
+		return Resume{Name: src.Name}
+	}
 	head := src.Head
 	if len(head) > FingerprintBytes {
 		head = head[:FingerprintBytes]
