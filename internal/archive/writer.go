@@ -261,6 +261,12 @@ func newPartition(kind, rel string, end time.Time) partition {
 		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, time: httpTime, spare: make(chan []HTTPRow, 1)}
 	case "dns":
 		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, time: dnsTime, spare: make(chan []DNSRow, 1)}
+	case "flow":
+		return &part[FlowRow]{kind: kind, rel: rel, end: end, conv: flowRow, time: flowTime, spare: make(chan []FlowRow, 1)}
+	case "audit":
+		return &part[AuditRow]{kind: kind, rel: rel, end: end, conv: auditRow, time: auditTime, spare: make(chan []AuditRow, 1)}
+	case "file":
+		return &part[FileRow]{kind: kind, rel: rel, end: end, conv: fileRow, time: fileTime, spare: make(chan []FileRow, 1)}
 	}
 	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, time: authTime, spare: make(chan []AuthRow, 1)}
 }
@@ -320,9 +326,14 @@ func NewWriter(opt Options) (*Writer, error) {
 // archive's manifest says how much of it is archived already (matched by
 // content fingerprint and file identity, so a renamed, rotated or
 // compressed copy is recognised), and Write then stores only the events
-// of later lines. Inputs not tracked are stored whole. Call Track before
-// the first Write.
+// of later lines. Inputs not tracked, or with no Head, are stored whole.
+// Call Track before the first Write.
 func (w *Writer) Track(src Source) Resume {
+	if len(src.Head) == 0 {
+		// Nothing to recognise it by (unreadable, empty, or a pipe that can
+		// be read only once): stored whole, like an input not tracked.
+		return Resume{Name: src.Name}
+	}
 	head := src.Head
 	if len(head) > FingerprintBytes {
 		head = head[:FingerprintBytes]
