@@ -4,7 +4,7 @@ BIN       := bin/winnow
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Packages with goroutines: run under the race detector.
-RACE_PKGS := ./internal/detect/... ./internal/pipeline/... ./internal/source/... ./internal/app/... ./cmd/...
+RACE_PKGS := ./internal/detect/... ./internal/pipeline/... ./internal/source/... ./internal/app/... ./cmd/... ./internal/sink/... ./internal/serve/...
 FUZZTIME  ?= 10s
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 

@@ -92,9 +92,10 @@ func analyzeFlags(cmd *cobra.Command, o *app.AnalyzeOptions, inputs bool) {
 	f.StringVar(&o.Progress, "progress", "auto", "progress bar on stderr: auto (terminal and large input), always, never")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no summary on stderr")
 	if inputs {
-		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog, access, errorlog, pcap, zeek-dns, zeek-dns-json, tshark-dns, dns-names)")
+		f.StringVar(&o.InputFormat, "input-format", "", "force the input format instead of sniffing each input (syslog, access, errorlog, pcap, audit, zeek-conn, zeek-conn-json, zeek-files, zeek-files-json, zeek-dns, zeek-dns-json, tshark-dns, dns-names)")
 		f.IntVar(&o.Year, "year", 0, "year for timestamps that have none (default: from each file's modification time)")
 		f.StringVar(&o.TZ, "tz", "", "time zone for timestamps that have none, e.g. UTC or Europe/Paris (default: local)")
+		f.StringArrayVar(&o.Sensors, "sensor", nil, "the sensor that saw the inputs: NAME[,vantage=edge|internal|host|...][,domain=network|host|service][,input=GLOB] (repeatable; shown in findings, stored in the archive)")
 	}
 }
 
@@ -234,7 +235,7 @@ func newDetectors() *cobra.Command {
 		Short: "List the detectors with their parameters and defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), app.DescribeDetectors(app.NewRegistry()))
+			fmt.Fprint(cmd.OutOrStdout(), app.DetectorCatalogue())
 			return nil
 		},
 	}

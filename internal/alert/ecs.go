@@ -120,6 +120,8 @@ type WinnowF struct {
 	Evidence     map[string]any `json:"evidence"`
 	Samples      []event.Sample `json:"samples"`
 	Related      []EntityF      `json:"related,omitempty"`
+	// Sensors saw the evidence (--sensor): name, vantage, domain.
+	Sensors []SensorF `json:"sensors,omitempty"`
 }
 
 // IncidentF describes the incident a document is (record "incident") or
@@ -140,6 +142,13 @@ type IncidentF struct {
 	Context  []ReasonF `json:"context,omitempty"`
 	Linked   []EntityF `json:"linked,omitempty"`
 	Merged   []string  `json:"merged,omitempty"`
+}
+
+// SensorF is a sensor that saw a finding's evidence.
+type SensorF struct {
+	Name    string `json:"name"`
+	Vantage string `json:"vantage,omitempty"`
+	Domain  string `json:"domain,omitempty"`
 }
 
 // ReasonF is one rule's contribution to an incident.
@@ -274,6 +283,18 @@ func finish(d *Doc) {
 // fill sets the ECS context fields (source, user, host, url, dns, related)
 // from the entity, the main finding and every finding's named entities.
 func fill(d *Doc, ent event.Entity, main *event.Alert, all []event.Alert, related []event.Entity) {
+	for i := range all {
+		for _, sn := range all[i].Sensors {
+			f := SensorF{Name: sn.Name, Vantage: sn.Vantage, Domain: sn.Domain}
+			dup := false
+			for _, x := range d.Winnow.Sensors {
+				dup = dup || x == f
+			}
+			if !dup {
+				d.Winnow.Sensors = append(d.Winnow.Sensors, f)
+			}
+		}
+	}
 	var rel RelatedF
 	addIP := func(s string) {
 		if a, err := netip.ParseAddr(s); err == nil {

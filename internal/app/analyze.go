@@ -42,6 +42,10 @@ type AnalyzeOptions struct {
 
 	// Models are --model files: Bayesian filters run as detectors bayes.<kind>.
 	Models []string
+
+	// Sensors are --sensor values: NAME[,vantage=V][,domain=D][,input=GLOB].
+	Sensors []string
+	sensors *sensors
 	// Site names this installation: a compiled model trained at another
 	// site is applied with a warning ("" = do not compare).
 	Site string
@@ -106,6 +110,7 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input,
 	var alerts []event.Alert
 	emit := func(a event.Alert) {
 		enrichGeo(o.geo, &a)
+		o.sensors.label(&a)
 		mu.Lock()
 		alerts = append(alerts, a)
 		mu.Unlock()
@@ -183,7 +188,17 @@ func (o *AnalyzeOptions) pipelineConfig(inputs []source.Input) (pipeline.Config,
 	if o.Output != "text" && o.Output != "json" {
 		return pipeline.Config{}, usagef("--format %q: want text or json", o.Output)
 	}
+	rules, err := parseSensors(o.Sensors)
+	if err != nil {
+		return pipeline.Config{}, err
+	}
+	o.sensors = &sensors{rules: rules}
+	var sensorOf func(string, string) *event.Sensor
+	if len(rules) > 0 {
+		sensorOf = o.sensors.of
+	}
 	return pipeline.Config{
+		Sensor:      sensorOf,
 		Inputs:      inputs,
 		Stdin:       o.Stdin,
 		Formats:     NewFormats(),

@@ -17,6 +17,7 @@ import (
 	dnsdetect "winnow/internal/detect/dns"
 	hostdetect "winnow/internal/detect/host"
 	"winnow/internal/detect/hst"
+	"winnow/internal/detect/linkage"
 	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/detect/web"
@@ -26,6 +27,7 @@ import (
 	"winnow/internal/parse/authlog"
 	"winnow/internal/parse/capture"
 	"winnow/internal/parse/dnslog"
+	"winnow/internal/parse/zeek"
 )
 
 // Exit codes.
@@ -54,6 +56,7 @@ func NewRegistry() *detect.Registry {
 	dnsdetect.Register(r)
 	web.Register(r)
 	hst.Register(r)
+	linkage.Register(r)
 	netdetect.Register(r)
 	hostdetect.Register(r)
 	return r
@@ -66,6 +69,9 @@ func NewFormats() *parse.Formats {
 	f.Add(capture.Format()) // binary: checked by magic before any text sniffing (DNS and flows)
 	f.Add(audit.Format())   // audit.log: a byte stream grouped per event serial, found by magic too
 	for _, fm := range dnslog.Formats() {
+		f.Add(fm)
+	}
+	for _, fm := range zeek.Formats() {
 		f.Add(fm)
 	}
 	f.Add(access.Format())

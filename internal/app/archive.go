@@ -150,10 +150,14 @@ func identify(in source.Input, stdin io.Reader) archive.Source {
 		if p == "" {
 			p = in.Name
 		}
-		if fi, err := os.Stat(p); err == nil {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				src.Dev, src.Ino = uint64(st.Dev), st.Ino
-			}
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			// A named pipe or device (<(zcat …)) can be read once only: it
+			// is not fingerprinted, and archived whole.
+			return src
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			src.Dev, src.Ino = uint64(st.Dev), st.Ino
 		}
 	}
 	rd, err := source.Open(in, stdin, source.Options{ChunkSize: 64 << 10})

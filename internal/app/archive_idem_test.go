@@ -6,8 +6,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"winnow/internal/archive"
+	"winnow/internal/source"
 	"winnow/internal/testdata"
 )
 
@@ -135,5 +139,48 @@ func TestPruneAgeBasis(t *testing.T) {
 	}
 	if code, _ := Prune(PruneOptions{Archive: dir, MaxAge: 1, AgeBasis: "mtime", Stdout: &out}); code != ExitUsage {
 		t.Errorf("unknown --age-basis: exit %d", code)
+	}
+}
+
+// TestFollowRefusesArchive: --archive with --follow is a usage error, not
+// silently ignored.
+func TestFollowRefusesArchive(t *testing.T) {
+	var out, errb bytes.Buffer
+	code, err := AnalyzeFollow(t.Context(), AnalyzeOptions{Args: []string{"x.log"}, Output: "json", Stdout: &out, Stderr: &errb,
+		ArchiveOptions: ArchiveOptions{Archive: t.TempDir()}})
+	if code != ExitUsage || err == nil || !strings.Contains(err.Error(), "--archive") {
+		t.Errorf("analyze --follow --archive: exit %d, %v", code, err)
+	}
+}
+
+// TestArchivePipeInputReadOnce: a named pipe (what <(zcat x.gz) gives)
+// is not read ahead to fingerprint it (it can be read once only): it is
+// archived whole, and every byte is left for the pipeline.
+func TestArchivePipeInputReadOnce(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	want := strings.Repeat("Nov 22 10:00:00 h sshd[1]: Failed password for root from 203.0.113.9 port 1 ssh2\n", 2000)
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.WriteString(want)
+			f.Close()
+		}
+	}()
+	done := make(chan archive.Source, 1)
+	go func() { done <- identify(source.Input{Name: fifo, Path: fifo, Size: -1}, nil) }()
+	var src archive.Source
+	select {
+	case src = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("identify blocked on a named pipe")
+	}
+	if len(src.Head) != 0 {
+		t.Errorf("identify read %d bytes of a named pipe", len(src.Head))
+	}
+	got, err := os.ReadFile(fifo)
+	if err != nil || string(got) != want {
+		t.Errorf("the pipe lost data: read %d of %d bytes (%v)", len(got), len(want), err)
 	}
 }

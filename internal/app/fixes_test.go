@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"winnow/internal/generate"
+	"winnow/internal/testdata"
 )
 
 // Issue 10 item 7: an input error (2) wins over findings at --fail-on (1),
@@ -245,5 +246,42 @@ func TestShedWarningOnlyWhenShedAndDeterministic(t *testing.T) {
 	}
 	if raised := capped("1000000"); raised != "" {
 		t.Errorf("warning after raising the cap:\n%s", raised)
+	}
+}
+
+// Issue 10 item 15: 'winnow detectors' lists the detectors an option
+// enables.
+func TestCatalogueListsOptionalDetectors(t *testing.T) {
+	c := DetectorCatalogue()
+	for _, want := range []string{"\nioc.match  [", "--iocs FILE", "\nbayes.http  [", "\nbayes.auth  [", "\nbayes.dns  [", "--model FILE.wnm", "\nauth.brute_force  ["} {
+		if !strings.Contains(c, want) {
+			t.Errorf("catalogue lacks %q", want)
+		}
+	}
+}
+
+// Issue 10 item 15: a web model trained on one site and applied to
+// another warns that its verdicts rest on unknown tokens.
+func TestModelFromAnotherSiteWarns(t *testing.T) {
+	site := testdata.File(t, "elastic-examples/apache_logs/apache_access.log")
+	acunetix := testdata.File(t, "apache-scanner-logs/acunetix.txt")
+	dir := t.TempDir()
+	model := filepath.Join(dir, "web.wnm")
+	var out, errb strings.Builder
+	if code, err := Train(context.Background(), TrainOptions{Kind: "http", Good: []string{site}, Bad: []string{acunetix},
+		CostBlockGood: 1, CostMissBad: 1, Validation: 0.2, Seed: 1, Out: model, Stdout: &out, Stderr: &errb}); err != nil || code != ExitOK {
+		t.Fatalf("train: %d %v %s", code, err, errb.String())
+	}
+	other := filepath.Join(dir, "shop.log")
+	if _, err := GenerateWeb(GenerateWebOptions{Out: other, Lines: 3000, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, []string{other}, func(o *AnalyzeOptions) { o.Models = []string{model}; o.Only = []string{"bayes."} })
+	if !strings.Contains(r.stderr, "warning: bayes.http") || !strings.Contains(r.stderr, "never saw in training") {
+		t.Errorf("no warning for a model from another site:\n%s", r.stderr)
+	}
+	r = analyze(t, []string{site}, func(o *AnalyzeOptions) { o.Models = []string{model}; o.Only = []string{"bayes."} })
+	if strings.Contains(r.stderr, "never saw in training") {
+		t.Errorf("warning on the model's own site:\n%s", r.stderr)
 	}
 }

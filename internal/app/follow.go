@@ -23,6 +23,9 @@ func AnalyzeFollow(ctx context.Context, o AnalyzeOptions) (int, error) {
 	if len(o.Args) == 0 {
 		return ExitUsage, usagef("no input: give files, globs or - for stdin")
 	}
+	if o.Archive != "" {
+		return ExitUsage, usagef("--archive does not work with --follow: archive with a periodic `winnow analyze --archive DIR FILES` (it stores only what is new)")
+	}
 	cfg, err := o.pipelineConfig(nil)
 	if err != nil {
 		return ExitUsage, err

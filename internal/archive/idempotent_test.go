@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -318,5 +319,67 @@ func TestCompactionCrash(t *testing.T) {
 				t.Errorf("%d part files on disk, %d in the journal", len(files), len(st.files))
 			}
 		})
+	}
+}
+
+// TestSecondWriterRefused: while a run holds the archive, another writer
+// (or a compaction, or a prune) is refused with ErrBusy instead of
+// interleaving its files; once the run ends the archive is free again.
+func TestSecondWriterRefused(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewWriter(Options{Dir: dir}); !errors.Is(err, ErrBusy) {
+		t.Errorf("second writer: %v, want ErrBusy", err)
+	}
+	if _, _, err := Compact(dir, CompactOptions{}); !errors.Is(err, ErrBusy) {
+		t.Errorf("compaction during a run: %v, want ErrBusy", err)
+	}
+	if _, err := Prune(dir, Retention{MaxBytes: 1}); !errors.Is(err, ErrBusy) {
+		t.Errorf("prune during a run: %v, want ErrBusy", err)
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err = NewWriter(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("after the run ended: %v", err)
+	}
+	w.Close(nil)
+}
+
+// TestJournalCheckpoint: after many runs the journal is rewritten to its
+// live records; what it says (files, inputs) is unchanged, and a later
+// run still knows what was archived.
+func TestJournalCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	h := head("auth.log", 1000)
+	for k := 1; k <= 100; k++ {
+		run(t, dir, runInput{src: Source{Name: "auth.log", Head: h}, evs: lineEvents("auth.log", 5*k)})
+	}
+	st, err := readState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.lines > 260 {
+		t.Errorf("journal has %d records after 100 runs: never checkpointed", st.lines)
+	}
+	if len(st.begun) != 0 || len(st.pending) != 0 || len(st.files) == 0 {
+		t.Errorf("state after checkpoint: %d begun, %d pending, %d files", len(st.begun), len(st.pending), len(st.files))
+	}
+	checkOnce(t, dir, "auth.log", 500)
+	w := run(t, dir, runInput{src: Source{Name: "auth.log", Head: h}, evs: lineEvents("auth.log", 500)})
+	if in := w.Inputs()[0]; in.Lines != 500 || in.Stored != 0 {
+		t.Errorf("after checkpoints the archive forgot its input: %+v", in)
+	}
+	// A torn last line (a crash mid-append) and a garbled one are ignored.
+	f, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"op":"end","run":"x","inputs":[{"name":"auth.log","fp":"` + "\n" + `{"op":"remove","files":["kind=auth/month=2026-11/x"],"crc":"00000000"}` + "\n")
+	f.Close()
+	st2, err := readState(dir)
+	if err != nil || st2.bad != 2 || len(st2.files) != len(st.files) {
+		t.Errorf("torn lines: %d bad, %d files (want 2 bad, %d files), %v", st2.bad, len(st2.files), len(st.files), err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"winnow/internal/event"
 )
@@ -148,13 +149,16 @@ type rowMeta struct {
 	seq    int32
 }
 
-// coreRow fills the common columns. Strings are shared, the raw line is
-// copied.
+// coreRow fills the common columns. Strings are shared, and so is the
+// raw line: an event's Raw aliases an input chunk that is never
+// rewritten (the pipeline's contract), so the row may point into it
+// until it is encoded instead of copying every line.
 func coreRow(ev *event.Event, m rowMeta, r *CoreRow) {
 	*r = CoreRow{
 		Timestamp: ev.Time, Kind: ev.Kind.String(), Action: ev.Action.String(), Outcome: ev.Outcome.String(),
 		Host: ev.Host, Program: ev.Program, PID: ev.PID, SrcPort: int32(ev.SrcPort), SrcHost: ev.SrcHost, User: ev.User, Count: ev.Count,
-		File: ev.Ref.File, Line: ev.Ref.Line, FileID: m.fileID, Seq: m.seq, Message: string(ev.Raw), MsgOffset: -1,
+		File: ev.Ref.File, Line: ev.Ref.Line, FileID: m.fileID, Seq: m.seq, Message: unsafe.String(unsafe.SliceData(ev.Raw), len(ev.Raw)),
+		MsgOffset: -1,
 	}
 	if ev.SrcIP.IsValid() {
 		r.SrcIP = ev.SrcIP.String()

@@ -40,10 +40,14 @@ import (
 // Options configure a Writer.
 type Options struct {
 	Dir          string
-	Run          string        // run id in file names and finding rows (default: UTC start time)
-	RowGroupRows int           // rows per row group (default 65,536)
-	FileRows     int           // rows per file before it is committed and a new one started (default 1,048,576)
-	Lateness     time.Duration // how long after its month a partition stays open for late events (default 2m)
+	Run          string // run id in file names and finding rows (default: UTC start time)
+	RowGroupRows int    // rows per row group (default 65,536)
+	// ChunkRows is how many rows are converted before they are handed to
+	// the encoder (default 8,192, at most RowGroupRows): it bounds the
+	// rows held in memory per open partition.
+	ChunkRows int
+	FileRows  int           // rows per file before it is committed and a new one started (default 1,048,576)
+	Lateness  time.Duration // how long after its month a partition stays open for late events (default 2m)
 	// Drop, when set, is the known-good filter of --keep unknown: events it
 	// returns true for are counted per partition but not stored.
 	Drop func(*event.Event) bool
@@ -201,6 +205,7 @@ type part[T any] struct {
 	tmp       string
 	w         *parquet.GenericWriter[T]
 	n         int64
+	inGroup   int // rows written to the open row group
 	min, max  time.Time
 	dropped   int64 // commit: drops carried by compaction
 	at        time.Time
@@ -281,8 +286,12 @@ func NewWriter(opt Options) (*Writer, error) {
 		opt.Run = start.UTC().Format("20060102T150405.000000000")
 	}
 	if opt.RowGroupRows <= 0 {
-		opt.RowGroupRows = 1 << 16
+		opt.RowGroupRows = 1 << 15
 	}
+	if opt.ChunkRows <= 0 {
+		opt.ChunkRows = 1 << 12
+	}
+	opt.ChunkRows = min(opt.ChunkRows, opt.RowGroupRows)
 	if opt.FileRows <= 0 {
 		opt.FileRows = 1 << 20
 	}
@@ -311,9 +320,14 @@ func NewWriter(opt Options) (*Writer, error) {
 // archive's manifest says how much of it is archived already (matched by
 // content fingerprint and file identity, so a renamed, rotated or
 // compressed copy is recognised), and Write then stores only the events
-// of later lines. Inputs not tracked are stored whole. Call Track before
-// the first Write.
+// of later lines. Inputs not tracked, or with no Head, are stored whole.
+// Call Track before the first Write.
 func (w *Writer) Track(src Source) Resume {
+	if len(src.Head) == 0 {
+		// Nothing to recognise it by (unreadable, empty, or a pipe that can
+		// be read only once): stored whole, like an input not tracked.
+		return Resume{Name: src.Name}
+	}
 	head := src.Head
 	if len(head) > FingerprintBytes {
 		head = head[:FingerprintBytes]
@@ -489,7 +503,7 @@ func (w *Writer) add(b *batch) error {
 			w.parts[k] = p
 		}
 		p.add(ev, b.meta[i])
-		if p.buffered() >= w.opt.RowGroupRows {
+		if p.buffered() >= w.opt.ChunkRows {
 			if err := p.group(w); err != nil {
 				return err
 			}
@@ -510,23 +524,28 @@ func (w *Writer) add(b *batch) error {
 
 func findingTime(r *FindingRow) time.Time { return r.Timestamp }
 
-// writeRows writes rows (sorted here) as one row group of p's open file.
-// It runs on the encoder goroutine for events (see part.group) and
-// synchronously for findings and compaction; p's file state belongs to
-// whoever calls it.
+// writeRows sorts rows by time and appends them to p's open file
+// (opening one if needed); the row group is flushed at RowGroupRows and
+// the file committed at FileRows. It runs on the encoder goroutine for
+// events (see part.group) and synchronously for findings; p's file state
+// belongs to whoever calls it.
 func writeRows[T any](w *Writer, p *part[T], rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	at := p.time
-	sort.SliceStable(rows, func(i, j int) bool { return at(&rows[i]).Before(at(&rows[j])) })
+	sortRows(rows, p.time)
 	if p.w == nil {
 		if err := openPart(w.st, p, w.nextName(), w.opt.Version, w.opt.Run); err != nil {
 			return err
 		}
 	}
-	if err := p.append(rows); err != nil {
+	if err := p.write(rows); err != nil {
 		return err
+	}
+	if p.inGroup >= w.opt.RowGroupRows {
+		if err := p.flush(); err != nil {
+			return err
+		}
 	}
 	if p.n >= int64(w.opt.FileRows) {
 		return commit(w, p)
@@ -534,14 +553,43 @@ func writeRows[T any](w *Writer, p *part[T], rows []T) error {
 	return nil
 }
 
+// sortRows sorts rows by time, stably; a log's rows usually come in
+// order, and then nothing is moved.
+func sortRows[T any](rows []T, at func(*T) time.Time) {
+	for i := 1; i < len(rows); i++ {
+		if at(&rows[i]).Before(at(&rows[i-1])) {
+			sort.SliceStable(rows, func(i, j int) bool { return at(&rows[i]).Before(at(&rows[j])) })
+			return
+		}
+	}
+}
+
 // append writes rows, already in order, as one row group.
 func (p *part[T]) append(rows []T) error {
-	if _, err := p.w.Write(rows); err != nil {
-		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
+	if err := p.write(rows); err != nil {
+		return err
+	}
+	return p.flush()
+}
+
+// flush ends the open row group.
+func (p *part[T]) flush() error {
+	if p.inGroup == 0 {
+		return nil
 	}
 	if err := p.w.Flush(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
 	}
+	p.inGroup = 0
+	return nil
+}
+
+// write adds rows, already in order, to the open row group.
+func (p *part[T]) write(rows []T) error {
+	if _, err := p.w.Write(rows); err != nil {
+		return fmt.Errorf("cannot write %s: %w", p.tmp, err)
+	}
+	p.inGroup += len(rows)
 	first, last := p.time(&rows[0]), p.time(&rows[len(rows)-1])
 	if p.n == 0 || first.Before(p.min) {
 		p.min = first
@@ -576,19 +624,38 @@ func openPart[T any](st *store, p *part[T], name, version, run string) error {
 		return fmt.Errorf("cannot create part file: %w", err)
 	}
 	p.f = f
-	p.w = parquet.NewGenericWriter[T](f,
+	opts := []parquet.WriterOption{
 		parquet.Compression(&zstdFast),
 		parquet.CreatedBy("winnow", version, ""),
 		parquet.KeyValueMetadata("winnow.schema", SchemaVersion),
 		parquet.KeyValueMetadata("winnow.run", run),
 		parquet.KeyValueMetadata("winnow.partition", p.rel),
-	)
+	}
+	p.w = parquet.NewGenericWriter[T](f, append(opts, textColumns...)...)
+	p.inGroup = 0
 	return nil
 }
+
+// textColumns are free-text columns that get no page bounds or page
+// statistics: nobody prunes by the min and max of raw log lines, and
+// computing them costs a comparison per value.
+var textColumns = func() []parquet.WriterOption {
+	var o []parquet.WriterOption
+	for _, c := range []string{"event_original", "message", "process_command_line", "url_query", "url_query_decoded",
+		"url_path_decoded", "http_request_referrer", "user_agent_original", "rule_description",
+		"winnow_evidence_json", "winnow_samples_json", "winnow_related_json"} {
+		o = append(o, parquet.SkipPageBounds(c), parquet.SkipPageStatistics(c))
+	}
+	return o
+}()
 
 // seal finishes the part's file durably (footer, fsync, close) and
 // returns its commit record, still under its temporary name.
 func (p *part[T]) seal() (Commit, error) {
+	if err := p.flush(); err != nil {
+		p.f.Close()
+		return Commit{}, err
+	}
 	if err := p.w.Close(); err != nil {
 		p.f.Close()
 		return Commit{}, fmt.Errorf("cannot finish %s: %w", p.tmp, err)
@@ -782,34 +849,45 @@ func (w *Writer) writeFindings(alerts []event.Alert) error {
 	for i := range old {
 		have[KeyOf(&old[i])]++
 	}
-	parts := map[string]*part[FindingRow]{}
+	// By partition, then end time; rows are built a chunk at a time so
+	// that a run with many findings does not hold them all as rows.
+	type ref struct {
+		rel string
+		i   int
+	}
+	refs := make([]ref, 0, len(alerts))
 	for i := range alerts {
 		if k := KeyOf(&alerts[i]); have[k] > 0 {
 			have[k]--
 			w.stats.Repeated++
 			continue
 		}
-		r := findingRow(&alerts[i], w.opt.Run)
-		rel := partitionOf("finding", r.Timestamp)
-		p := parts[rel]
-		if p == nil {
-			p = &part[FindingRow]{kind: "finding", rel: rel, time: findingTime}
-			parts[rel] = p
-		}
-		p.rows = append(p.rows, r)
+		refs = append(refs, ref{partitionOf("finding", alerts[i].End), i})
 	}
-	rels := make([]string, 0, len(parts))
-	for rel := range parts {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
-	for _, rel := range rels {
-		p := parts[rel]
-		if err := writeRows(w, p, p.rows); err != nil {
-			return err
+	sort.SliceStable(refs, func(a, b int) bool {
+		if refs[a].rel != refs[b].rel {
+			return refs[a].rel < refs[b].rel
 		}
-		if err := commit(w, p); err != nil {
-			return err
+		return alerts[refs[a].i].End.Before(alerts[refs[b].i].End)
+	})
+	var p *part[FindingRow]
+	rows := make([]FindingRow, 0, min(len(refs), w.opt.ChunkRows))
+	for k, r := range refs {
+		if p == nil || p.rel != r.rel {
+			p = &part[FindingRow]{kind: "finding", rel: r.rel, time: findingTime}
+		}
+		rows = append(rows, findingRow(&alerts[r.i], w.opt.Run))
+		if last := k == len(refs)-1; last || len(rows) == cap(rows) || refs[k+1].rel != r.rel {
+			if err := writeRows(w, p, rows); err != nil {
+				return err
+			}
+			clear(rows)
+			rows = rows[:0]
+			if last || refs[k+1].rel != r.rel {
+				if err := commit(w, p); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

@@ -238,10 +238,47 @@ type Decider struct {
 }
 
 type evidence struct {
-	pNot     float64 // Π(1 − p_i) over remembered findings
+	pNot     float64 // Π(1 − p_i) over remembered findings, incidents folded in
 	offences int     // bans so far
 	rules    []string
 	last     time.Time
+	// open holds the probability each recent incident contributed, so that
+	// the updates of one growing incident count once (at its highest p),
+	// not once per report. At most maxOpen are kept; older ones are folded
+	// into pNot for good.
+	open []incidentP
+}
+
+type incidentP struct {
+	id string
+	p  float64
+}
+
+const maxOpen = 16
+
+// combined is the noisy-OR probability of hostility over the evidence.
+func (ev *evidence) combined() float64 {
+	q := ev.pNot
+	for _, o := range ev.open {
+		q *= 1 - o.p
+	}
+	return 1 - q
+}
+
+// note records incident id's probability p, replacing an earlier report of
+// the same incident when p is higher.
+func (ev *evidence) note(id string, p float64) {
+	for i := range ev.open {
+		if ev.open[i].id == id {
+			ev.open[i].p = max(ev.open[i].p, p)
+			return
+		}
+	}
+	if len(ev.open) == maxOpen {
+		ev.pNot *= 1 - ev.open[0].p
+		ev.open = slices.Delete(ev.open, 0, 1)
+	}
+	ev.open = append(ev.open, incidentP{id, p})
 }
 
 type change struct {
@@ -280,8 +317,20 @@ func (dc *Decider) SetPolicy(pol Policy) error {
 
 // Observe weighs one finding and returns the decision it caused, if any
 // (nil when the finding names no address, is allowlisted, or its evidence
-// does not yet pay for a ban).
+// does not yet pay for a ban). Reports of one incident (the same rule,
+// entity and start) count once, at their highest probability; use
+// ObserveIncident when the producer names incidents itself.
 func (dc *Decider) Observe(a event.Alert) *Decision {
+	return dc.ObserveIncident(a, "")
+}
+
+// ObserveIncident is Observe for a report of incident id (every report of
+// one incident carries the same id; "" derives it from rule, entity and
+// start).
+func (dc *Decider) ObserveIncident(a event.Alert, id string) *Decision {
+	if id == "" {
+		id = a.Rule + "|" + a.Entity.Type.String() + "|" + a.Entity.Value + "|" + a.Start.UTC().Format(time.RFC3339Nano)
+	}
 	addr := target(a)
 	if !addr.IsValid() {
 		return nil
@@ -296,12 +345,12 @@ func (dc *Decider) Observe(a event.Alert) *Decision {
 	}
 	p := dc.probability(a)
 	ev := dc.evidenceFor(addr, now)
-	ev.pNot *= 1 - p
+	ev.note(id, p)
 	ev.last = now
 	if !slices.Contains(ev.rules, a.Rule) && len(ev.rules) < 8 {
 		ev.rules = append(ev.rules, a.Rule)
 	}
-	combined := 1 - ev.pNot
+	combined := ev.combined()
 	if combined <= dc.pol.Threshold() {
 		dc.stats.Below++
 		return nil
@@ -603,6 +652,14 @@ func (dc *Decider) Changes(cursor uint64) (added, deleted []Decision, next uint6
 	}
 	added = slices.DeleteFunc(added, func(d Decision) bool { return d.ID < 0 })
 	return added, deleted, next
+}
+
+// Cursor is the position of the latest change (what Changes would return
+// as next).
+func (dc *Decider) Cursor() uint64 {
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	return dc.seq
 }
 
 // Trim drops change-log entries at or below cursor (the oldest cursor any

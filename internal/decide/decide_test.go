@@ -29,9 +29,37 @@ func newTest(t *testing.T, mod func(*Policy)) (*Decider, *clock) {
 	return d, c
 }
 
+var episode int
+
+// alert is a finding of a new incident each call (its own episode start).
 func alert(rule, ip string, sev int) event.Alert {
+	episode++
 	return event.Alert{Rule: rule, Severity: sev, SourceIP: netip.MustParseAddr(ip),
-		Entity: event.Entity{Type: event.EntityIP, Value: ip}}
+		Entity: event.Entity{Type: event.EntityIP, Value: ip}, Start: time.Unix(int64(episode)*3600, 0)}
+}
+
+// TestIncidentUpdatesCountOnce: the reports of one growing incident are one
+// piece of evidence, at their highest probability.
+func TestIncidentUpdatesCountOnce(t *testing.T) {
+	d, _ := newTest(t, nil)
+	a := alert("web.scanner", "198.51.100.7", event.SeverityLow)
+	for i := 0; i < 10; i++ {
+		if got := d.Observe(a); got != nil {
+			t.Fatalf("report %d of one low incident banned: %+v", i+1, got)
+		}
+	}
+	// The incident grows to medium: now it pays.
+	a.Severity = event.SeverityMedium
+	if got := d.Observe(a); got == nil {
+		t.Fatal("the incident's medium update did not ban")
+	}
+	// Named incidents: the same id is one incident whatever the alert says.
+	d2, _ := newTest(t, nil)
+	for i := 0; i < 5; i++ {
+		if got := d2.ObserveIncident(alert("web.scanner", "198.51.100.8", event.SeverityLow), "inc-1"); got != nil {
+			t.Fatalf("report %d of incident inc-1 banned", i+1)
+		}
+	}
 }
 
 func TestCostThreshold(t *testing.T) {

@@ -40,7 +40,7 @@ func (dc *Decider) Save(w io.Writer) error {
 		s.Active = append(s.Active, *d)
 	}
 	for a, ev := range dc.tracked {
-		s.Evidence[a.String()] = evidenceJ{PNot: ev.pNot, Offences: ev.offences, Rules: ev.rules, Last: ev.last}
+		s.Evidence[a.String()] = evidenceJ{PNot: 1 - ev.combined(), Offences: ev.offences, Rules: ev.rules, Last: ev.last}
 	}
 	dc.mu.Unlock()
 	if err := json.NewEncoder(w).Encode(&s); err != nil {

@@ -168,6 +168,11 @@ type Stats struct {
 	// Limit names the parameter whose cap caused Shed or Deferred when it
 	// is not max_entities (e.g. "max_sites"), for the advice to raise it.
 	Limit string
+	// Examined and Unfamiliar are for detectors that apply a trained
+	// model: items checked for familiarity, and those mostly made of
+	// features the model never saw in training. When most are, the model
+	// was trained on other data (another site) and the run warns.
+	Examined, Unfamiliar int64
 }
 
 // Add sums two Stats.
@@ -177,7 +182,8 @@ func (s Stats) Add(o Stats) Stats {
 		limit = o.Limit
 	}
 	return Stats{Entities: s.Entities + o.Entities, Shed: s.Shed + o.Shed, Expired: s.Expired + o.Expired,
-		Deferred: s.Deferred + o.Deferred, Limit: limit}
+		Deferred: s.Deferred + o.Deferred, Limit: limit,
+		Examined: s.Examined + o.Examined, Unfamiliar: s.Unfamiliar + o.Unfamiliar}
 }
 
 // Param documents one tunable parameter and its default.

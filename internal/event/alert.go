@@ -84,6 +84,10 @@ type Alert struct {
 	// source tried, the sources that touched an account); correlation uses
 	// them to link findings.
 	Related []Entity
+	// Sensors are the sensors whose events are the finding's evidence
+	// (set by the caller from the samples' inputs; nil when none is
+	// configured).
+	Sensors []Sensor
 	// Evidence holds the numbers: observed vs. threshold or baseline,
 	// counts, distinct counts. Keys are snake_case; values are JSON-encodable.
 	Evidence map[string]any

@@ -1,16 +1,11 @@
 package pipeline
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
-	"sync/atomic"
 
 	"winnow/internal/event"
 	"winnow/internal/parse"
@@ -18,111 +13,12 @@ import (
 )
 
 // Binary inputs (packet captures) take a separate path: the input is
-// opened as a byte stream, its first bytes (after gzip decompression) are
-// offered to the binary formats' Magic before anything looks at it as
-// text, and a match is decoded by the format's Decoder straight into the
-// same batches and merge as line inputs. Inputs that match no magic go on
-// to the line path unchanged (a file is simply reopened; stdin is replayed
-// from what was read).
-
-// rawInput is an input opened as a byte stream.
-type rawInput struct {
-	file  *os.File
-	cnt   atomic.Int64 // bytes taken from the file or stdin (progress)
-	src   io.Reader    // decompressed bytes, head included
-	gzErr error        // the gzip layer's failure, if any
-}
-
-// countingReader counts bytes into a rawInput.
-type countingReader struct {
-	r   io.Reader
-	raw *rawInput
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.raw.cnt.Add(int64(n))
-	return n, err
-}
-
-// gzipErrReader records a failure of the gzip stream (truncation,
-// corruption) so that it is reported as an input error and not mistaken
-// for a capture that merely ends inside a record.
-type gzipErrReader struct {
-	z   *gzip.Reader
-	raw *rawInput
-}
-
-func (g *gzipErrReader) Read(p []byte) (int, error) {
-	n, err := g.z.Read(p)
-	if err != nil && !errors.Is(err, io.EOF) {
-		g.raw.gzErr = err
-	}
-	return n, err
-}
-
-// openRaw opens in as bytes and returns its first bytes (up to
-// parse.MagicLen, decompressed). For stdin it also returns replay, a
-// reader that yields stdin from its very first byte again, for the line
-// path to use when the input is not binary.
-func openRaw(in source.Input, stdin io.Reader) (raw *rawInput, head []byte, replay io.Reader, err error) {
-	raw = &rawInput{}
-	var base io.Reader
-	var rec *bytes.Buffer
-	if in.Name == source.StdinName {
-		if stdin == nil {
-			return nil, nil, nil, fmt.Errorf("cannot open %s: no standard input", in.Name)
-		}
-		// Everything taken from stdin while sniffing is recorded so the
-		// line path can read it again.
-		rec = &bytes.Buffer{}
-		base = io.TeeReader(&countingReader{r: stdin, raw: raw}, rec)
-	} else {
-		path := in.Path
-		if path == "" {
-			path = in.Name
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("cannot open %s: %w", in.Name, err)
-		}
-		raw.file = f
-		base = &countingReader{r: f, raw: raw}
-	}
-	br := bufio.NewReaderSize(base, 256<<10)
-	magic, perr := br.Peek(2)
-	raw.src = br
-	if perr == nil && magic[0] == 0x1f && magic[1] == 0x8b {
-		z, zerr := gzip.NewReader(br)
-		if zerr != nil {
-			// Not ours to judge: the line path reports gzip problems.
-			raw.close()
-			return nil, nil, replayOf(rec, stdin), nil
-		}
-		raw.src = bufio.NewReaderSize(&gzipErrReader{z: z, raw: raw}, 256<<10)
-	}
-	pk := raw.src.(*bufio.Reader)
-	head, _ = pk.Peek(parse.MagicLen)
-	if in.Name == source.StdinName {
-		replay = replayOf(rec, stdin)
-	}
-	return raw, head, replay, nil
-}
-
-// replayOf is stdin from its first byte: what was recorded, then the rest.
-func replayOf(rec *bytes.Buffer, stdin io.Reader) io.Reader {
-	if rec == nil {
-		return stdin
-	}
-	return io.MultiReader(bytes.NewReader(rec.Bytes()), stdin)
-}
-
-func (raw *rawInput) close() {
-	if raw.file != nil {
-		raw.file.Close()
-		raw.file = nil
-	}
-}
+// opened as a byte stream (source.OpenRaw), its first bytes (after gzip
+// decompression) are offered to the binary formats' Magic before anything
+// looks at it as text, and a match is decoded by the format's Decoder
+// straight into the same batches and merge as line inputs. Inputs that
+// match no magic go on to the line path unchanged (a file is simply
+// reopened; stdin is replayed from what was read).
 
 // sniffBinary decides whether in is a binary input. It returns the run
 // ready to decode (r.decode set) when it is; otherwise stdin is what the
@@ -140,7 +36,7 @@ func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin
 		}
 		forced = fm
 	}
-	raw, head, replay, err := openRaw(in, p.cfg.Stdin)
+	raw, replay, err := source.OpenRaw(in, p.cfg.Stdin)
 	if err != nil {
 		r.stats.Err = err
 		return true, nil
@@ -153,10 +49,10 @@ func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin
 	}
 	fm, ok := forced, forced.Decode != nil
 	if !ok {
-		fm, ok = p.cfg.Formats.DetectBinary(head)
+		fm, ok = p.cfg.Formats.DetectBinary(raw.Head())
 	}
 	if !ok {
-		raw.close()
+		raw.Close()
 		return false, stdin
 	}
 	r.raw = raw
@@ -169,7 +65,7 @@ func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin
 func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) {
 	defer close(st.out)
 	defer r.done.Store(true)
-	defer r.raw.close()
+	defer r.raw.Close()
 	batch := st.get()
 	errStop := errors.New("stopped")
 	emit := func(ev *event.Event) error {
@@ -177,6 +73,7 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 			r.skip--
 			return nil
 		}
+		ev.Sensor = r.sensor()
 		batch = append(batch, *ev)
 		if len(batch) >= batchSize {
 			if !send(ctx, st.out, batch) {
@@ -186,7 +83,7 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 		}
 		return nil
 	}
-	ds, err := r.decode(r.raw.src, r.in.Name, o, emit)
+	ds, err := r.decode(r.raw.Stream(), r.in.Name, o, emit)
 	if ds.Lines {
 		r.stats.Lines = ds.Records // a text stream decoded as a whole (audit logs)
 	} else {
@@ -204,8 +101,8 @@ func (r *inputRun) readBinary(ctx context.Context, st *stream, o parse.Options) 
 	switch {
 	case errors.Is(err, errStop):
 		return
-	case r.raw.gzErr != nil:
-		r.stats.Err = fmt.Errorf("%s: corrupt or truncated gzip stream after record %d: %w", r.in.Name, ds.Records, r.raw.gzErr)
+	case r.raw.DecompressErr() != nil:
+		r.stats.Err = fmt.Errorf("%s: corrupt or truncated gzip stream after record %d: %w", r.in.Name, ds.Records, r.raw.DecompressErr())
 	case err != nil:
 		r.stats.Err = fmt.Errorf("%s: %w", r.in.Name, err)
 	}

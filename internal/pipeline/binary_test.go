@@ -229,3 +229,10 @@ func TestBinaryErrors(t *testing.T) {
 		t.Errorf("forced text on binary: %+v", res.Inputs[0])
 	}
 }
+
+// The raw head covers what binary formats' Magic is offered.
+func TestRawHeadCoversMagic(t *testing.T) {
+	if source.HeadLen < parse.MagicLen {
+		t.Fatalf("source.HeadLen %d < parse.MagicLen %d", source.HeadLen, parse.MagicLen)
+	}
+}

@@ -54,7 +54,12 @@ const maxSampleText = 300
 
 // inputRun reads and parses one input.
 type inputRun struct {
-	in      source.Input
+	in source.Input
+	// The sensor that saw this input (Config.Sensor), resolved lazily.
+	sensorOf   func(input, format string) *event.Sensor
+	sensorVal  *event.Sensor
+	sensorDone bool
+
 	reader  *source.Reader
 	parser  parse.Parser
 	maxRep  int
@@ -62,7 +67,7 @@ type inputRun struct {
 	stats   InputStats
 
 	// Binary inputs (see binary.go): the raw stream and its decoder.
-	raw    *rawInput
+	raw    *source.Raw
 	decode parse.Decoder
 
 	// Line inputs whose first lines were junk (binary, cut): the format is
@@ -101,12 +106,24 @@ func (r *inputRun) fail(err error) {
 }
 
 // stopped reports whether the input was given up (error or note).
+// sensor is the input's sensor (Config.Sensor), resolved once its format
+// is known.
+func (r *inputRun) sensor() *event.Sensor {
+	if !r.sensorDone {
+		r.sensorDone = true
+		if r.sensorOf != nil {
+			r.sensorVal = r.sensorOf(r.in.Name, r.stats.Format)
+		}
+	}
+	return r.sensorVal
+}
+
 func (r *inputRun) stopped() bool { return r.stats.Err != nil || r.stats.Note != "" }
 
 // openInput opens the input and picks its format. Failures are recorded in
 // the stats (the run goes on with the other inputs).
 func (p *Pipeline) openInput(in source.Input, start Mark) *inputRun {
-	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != ""}
+	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != "", sensorOf: p.cfg.Sensor}
 	r.stats.Name = in.Name
 	binary, stdin := p.sniffBinary(r, in)
 	if binary {
@@ -432,6 +449,7 @@ func (r *inputRun) parseLine(ln *source.Line, batch []event.Event) []event.Event
 		return batch
 	}
 	ev.Ref = event.Ref{File: r.in.Name, Line: ln.N, Off: ln.Off}
+	ev.Sensor = r.sensor()
 	r.stats.Events++
 	r.records++
 	n := int(ev.Count)

@@ -141,3 +141,50 @@ func TestLiveFindingsAsTheyHappen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Messages from a syslog receiver carry their sender's host name in the
+// header: it becomes each event's host, for RFC 5424 and RFC 3164 with
+// <PRI> alike, so one receiver serves many machines.
+func TestLiveSyslogHost(t *testing.T) {
+	src := newChanSource("syslog")
+	formats := &parse.Formats{}
+	formats.Add(authlog.Format())
+	var mu sync.Mutex
+	var seen []event.Event
+	spec := &detect.Spec{Name: "test.record", Key: detect.KeyHost, Kinds: []event.Kind{event.KindAuth, event.KindSyslog},
+		New: func(detect.Params) (detect.Detector, error) { return recorder{&mu, &seen}, nil }}
+	p, _ := detect.NewParams(spec, nil)
+	l, err := pipeline.NewLive(pipeline.LiveConfig{Inputs: []pipeline.LiveInput{{Source: src, Format: "syslog"}}, Formats: formats,
+		Parse: parse.Options{Year: 2026, Location: time.UTC}, Detectors: []detect.Enabled{{Spec: spec, Params: p}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx, func(event.Alert) {}) }()
+	src.ch <- []string{
+		"<38>1 2026-11-22T10:11:48.003Z web7 sshd 4242 - - Failed password for root from 192.0.2.1 port 22 ssh2",
+		"<38>Nov 22 10:11:49 db2 sshd[77]: Failed password for root from 192.0.2.1 port 22 ssh2",
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 {
+		t.Fatalf("%d events", len(seen))
+	}
+	hosts := map[string]bool{seen[0].Host: true, seen[1].Host: true}
+	if !hosts["web7"] || !hosts["db2"] {
+		t.Fatalf("hosts %v", hosts)
+	}
+}

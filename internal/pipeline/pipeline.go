@@ -21,6 +21,11 @@ import (
 
 // Config configures one run.
 type Config struct {
+	// Sensor, when set, names the sensor that saw an input (by the
+	// input's name and its format): every event of the input carries it
+	// (Event.Sensor). Called once per input.
+	Sensor func(input, format string) *event.Sensor
+
 	Inputs      []source.Input
 	Stdin       io.Reader // read for the input named "-"
 	Formats     *parse.Formats
@@ -133,7 +138,7 @@ func (p *Pipeline) Progress() (done, total int64) {
 			n += r.reader.BytesRead()
 		}
 		if r.raw != nil {
-			n += r.raw.cnt.Load()
+			n += r.raw.BytesRead()
 		}
 		if r.in.Size > 0 {
 			// Never more than the file's size (it may grow while read),

@@ -39,6 +39,25 @@ func Summary(w io.Writer, res *pipeline.Result, incidents []event.Incident, nFin
 		writeInput(w, &in)
 	}
 	writeShed(w, res)
+	writeUnfamiliar(w, res)
+}
+
+// writeUnfamiliar warns about trained models applied to data unlike their
+// training data: most events examined were mostly unknown tokens.
+func writeUnfamiliar(w io.Writer, res *pipeline.Result) {
+	names := make([]string, 0, len(res.Detectors))
+	for n, st := range res.Detectors {
+		if st.Examined > 0 && 2*st.Unfamiliar > st.Examined {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		st := res.Detectors[n]
+		fmt.Fprintf(w, "winnow: warning: %s: %d%% of the events checked were mostly made of tokens its model never saw in training: "+
+			"the model was probably trained on other data (another site), and its verdicts here rest on priors, not evidence; train it on this data ('winnow train')\n",
+			n, 100*st.Unfamiliar/st.Examined)
+	}
 }
 
 func writeInput(w io.Writer, in *pipeline.InputStats) {

@@ -282,6 +282,9 @@ func writeDetail(b *strings.Builder, p painter, rank int, in *event.Incident, o 
 	if len(in.Linked) > 0 {
 		writeWrapped(b, "linked: "+entityList(in.Linked), o.Width, "    ", "      ")
 	}
+	if ss := incidentSensors(in); ss != "" {
+		writeWrapped(b, "seen by: "+ss, o.Width, "    ", "      ")
+	}
 	findings := in.Findings
 	if !o.Findings {
 		findings = strongestPerRule(in)
@@ -424,4 +427,22 @@ func timeRange(a, b time.Time) string {
 		return a.Format(layout) + " → " + b.Format("15:04:05")
 	}
 	return a.Format(layout) + " → " + b.Format(layout)
+}
+
+// incidentSensors lists the sensors of an incident's findings: one
+// attacker seen by the edge capture and a server's log shows both views.
+func incidentSensors(in *event.Incident) string {
+	seen := map[string]bool{}
+	var out []string
+	for i := range in.Findings {
+		for j := range in.Findings[i].Sensors {
+			s := &in.Findings[i].Sensors[j]
+			if k := s.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -137,7 +137,7 @@ engine: {heartbeat: 100ms, timezone: UTC}
 	b.ResetTimer()
 	start := time.Now()
 	var sent, nbytes int64
-	var buf []byte
+	var buf, msg []byte
 	attack := 0
 	const tick = 10 * time.Millisecond
 	perTick := rate / int(time.Second/tick)
@@ -160,23 +160,47 @@ engine: {heartbeat: 100ms, timezone: UTC}
 			ip = fmt.Sprintf("198.18.%d.%d", attack/250, 1+attack%250)
 			nextAttack = nextAttack.Add(200 * time.Millisecond)
 		}
+		ts := now.AppendFormat(nil, "2006-01-02T15:04:05.000000Z")
 		for i := 0; i < n; i++ {
-			var msg string
-			ts := now.Format("2006-01-02T15:04:05.000000Z")
+			msg = msg[:0]
 			switch {
 			case ip != "" && i < 25:
-				msg = fmt.Sprintf("<38>1 %s web%d sshd %d - - Failed password for root from %s port %d ssh2", ts, i%3, 1000+i, ip, 30000+i)
+				msg = append(msg, "<38>1 "...)
+				msg = append(msg, ts...)
+				msg = append(msg, " web"...)
+				msg = strconv.AppendInt(msg, int64(i%3), 10)
+				msg = append(msg, " sshd 1000 - - Failed password for root from "...)
+				msg = append(msg, ip...)
+				msg = append(msg, " port "...)
+				msg = strconv.AppendInt(msg, int64(30000+i), 10)
+				msg = append(msg, " ssh2"...)
 				if i == 19 {
 					mark = len(buf)
 				}
 			case i%3 == 0:
 				// background noise: one try each from ever new addresses
 				seq := k*perTick + i
-				msg = fmt.Sprintf("<38>1 %s web%d sshd %d - - Failed password for invalid user u%d from 100.%d.%d.%d port 22 ssh2", ts, i%5, 3000+i, i%97, 64+(seq>>16)&63, (seq>>8)&255, seq&255)
+				msg = append(msg, "<38>1 "...)
+				msg = append(msg, ts...)
+				msg = append(msg, " web1 sshd 3000 - - Failed password for invalid user u"...)
+				msg = strconv.AppendInt(msg, int64(i%97), 10)
+				msg = append(msg, " from 100."...)
+				msg = strconv.AppendInt(msg, int64(64+(seq>>16)&63), 10)
+				msg = append(msg, '.')
+				msg = strconv.AppendInt(msg, int64((seq>>8)&255), 10)
+				msg = append(msg, '.')
+				msg = strconv.AppendInt(msg, int64(seq&255), 10)
+				msg = append(msg, " port 22 ssh2"...)
 			case i%3 == 1:
-				msg = fmt.Sprintf("<38>1 %s web%d sshd %d - - Accepted publickey for deploy from 10.0.%d.%d port 22 ssh2", ts, i%5, 2000+i, i%4, 1+i%20)
+				msg = append(msg, "<38>1 "...)
+				msg = append(msg, ts...)
+				msg = append(msg, " web2 sshd 2000 - - Accepted publickey for deploy from 10.0.0."...)
+				msg = strconv.AppendInt(msg, int64(1+i%20), 10)
+				msg = append(msg, " port 22 ssh2"...)
 			default:
-				msg = fmt.Sprintf("<86>1 %s web%d CRON %d - - pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)", ts, i%5, 5000+i)
+				msg = append(msg, "<86>1 "...)
+				msg = append(msg, ts...)
+				msg = append(msg, " web3 CRON 5000 - - pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)"...)
 			}
 			buf = strconv.AppendInt(buf, int64(len(msg)), 10)
 			buf = append(buf, ' ')
@@ -187,13 +211,10 @@ engine: {heartbeat: 100ms, timezone: UTC}
 			if _, err := c.Write(buf[:mark]); err != nil {
 				b.Fatal(err)
 			}
-			j := mark
-			for k := 0; k < 2; k++ { // the 20th frame: "LEN SP MSG"
-				sp := bytes.IndexByte(buf[j:], ' ')
-				l, _ := strconv.Atoi(string(buf[j : j+sp]))
-				j += sp + 1 + l
-				break
-			}
+			// the 20th frame: "LEN SP MSG"
+			sp := bytes.IndexByte(buf[mark:], ' ')
+			l, _ := strconv.Atoi(string(buf[mark : mark+sp]))
+			j := mark + sp + 1 + l
 			if _, err := c.Write(buf[mark:j]); err != nil {
 				b.Fatal(err)
 			}

@@ -67,6 +67,7 @@ type Follow struct {
 	closed  chan struct{}
 	once    sync.Once
 	err     error
+	buf     []byte // read buffer, reused (lines are copied out of it)
 	stats   struct {
 		records, bytes, truncated, files, rotations atomic.Int64
 	}
@@ -242,7 +243,10 @@ func (f *Follow) order() []*followed {
 // readSome reads from the first file that has new bytes and returns its
 // complete lines.
 func (f *Follow) readSome() (Batch, bool) {
-	buf := make([]byte, f.o.ReadSize)
+	if f.buf == nil {
+		f.buf = make([]byte, f.o.ReadSize)
+	}
+	buf := f.buf
 	for _, fl := range f.order() {
 		for {
 			n, err := fl.f.Read(buf)

@@ -82,7 +82,14 @@ type detector struct {
 	verbose   *Tokens
 	table     *detect.Table[episode]
 	shedding  []pendingAlert
+
+	// Familiarity, checked on every familiarEvery-th event: events
+	// examined and those mostly made of tokens unknown to the model.
+	events, examined, unfamiliar int64
 }
+
+// familiarEvery is the sampling interval of the familiarity check.
+const familiarEvery = 8
 
 type pendingAlert struct {
 	key string
@@ -173,6 +180,14 @@ func (d *detector) Observe(ev *event.Event, emit detect.Emit) {
 	if !d.tok.Event(d.m.Kind, ev) {
 		return
 	}
+	if d.events++; d.events%familiarEvery == 1 {
+		if u, n := d.m.Unknown(d.tok); n > 0 {
+			d.examined++
+			if 2*u > n {
+				d.unfamiliar++
+			}
+		}
+	}
 	score := d.m.Score(d.tok)
 	if score < d.threshold {
 		return
@@ -251,7 +266,11 @@ func (d *detector) Flush(emit detect.Emit) {
 	d.table.Drain(func(_ string, ep *episode) { d.report(ep, emit) })
 }
 
-func (d *detector) Stats() detect.Stats { return d.table.Stats() }
+func (d *detector) Stats() detect.Stats {
+	st := d.table.Stats()
+	st.Examined, st.Unfamiliar = d.examined, d.unfamiliar
+	return st
+}
 
 // report emits an episode's finding if it has enough bad events.
 func (d *detector) report(ep *episode, emit detect.Emit) {

@@ -94,3 +94,31 @@ func TestDetector(t *testing.T) {
 		}
 	}
 }
+
+// TestUnfamiliarData (issue 10 item 15): a model applied to another site's
+// requests sees mostly unknown tokens, and its Stats say so; on its own
+// site's requests it does not.
+func TestUnfamiliarData(t *testing.T) {
+	m := toy(t)
+	spec := Spec(m)
+	p, _ := detect.NewParams(&spec, nil)
+	run := func(path, query string) detect.Stats {
+		d, err := spec.New(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+		for i := 0; i < 400; i++ {
+			ev := httpEvent("198.51.100.7", t0.Add(time.Duration(i)*time.Second), int64(i+1), "GET",
+				strings.ReplaceAll(path, "N", string(rune('a'+i%26))), strings.ReplaceAll(query, "N", string(rune('a'+i%26))))
+			d.Observe(&ev, func(event.Alert) {})
+		}
+		return d.Stats()
+	}
+	if st := run("/wiki/Special:RandomN/history", "oldid=N&action=raw&ctype=text/css"); st.Examined == 0 || 2*st.Unfamiliar <= st.Examined {
+		t.Errorf("another site: %d of %d events unfamiliar, want most", st.Unfamiliar, st.Examined)
+	}
+	if st := run("/shop/item.jsp", "id=1&name=Red+Wine"); st.Examined == 0 || st.Unfamiliar != 0 {
+		t.Errorf("own site: %d of %d events unfamiliar, want none", st.Unfamiliar, st.Examined)
+	}
+}

@@ -394,6 +394,20 @@ func (m *Model) Score(t *Tokens) float64 {
 	return best
 }
 
+// Unknown counts the tokens of t that the model never saw in training,
+// and all of t's tokens. A model applied to data unlike what it was
+// trained on (another site's requests) sees mostly unknown tokens, and
+// its scores then rest on priors, not evidence.
+func (m *Model) Unknown(t *Tokens) (unknown, total int) {
+	m.Compile()
+	for _, h := range t.Hashes {
+		if _, ok := m.table.lookup(h); !ok {
+			unknown++
+		}
+	}
+	return unknown, len(t.Hashes)
+}
+
 // maxGroups bounds the groups of an item (Tokens.Groups is a uint8).
 const maxGroups = 256
 

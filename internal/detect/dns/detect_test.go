@@ -216,6 +216,7 @@ func TestParams(t *testing.T) {
 		{"dns.tunnel", "threshold", "2"}, {"dns.tunnel", "episode_gap", "0s"}, {"dns.dga", "min_domains", "0"},
 		{"dns.dga", "threshold", "1"}, {"dns.orphan", "min_unused_share", "0"}, {"dns.client_volume", "factor", "0.5"},
 		{"dns.client_volume", "step", "x"}, {"dns.tunnel", "max_entities", "0"},
+		{"dns.dga_nxdomain", "min_evidence", "0"}, {"dns.dga_nxdomain", "threshold", "1"}, {"dns.dga_nxdomain", "short_ttl", "0s"},
 	} {
 		for _, s := range Specs() {
 			if s.Name != c.det {
@@ -232,7 +233,7 @@ func TestParams(t *testing.T) {
 	}
 	r := &detect.Registry{}
 	Register(r)
-	if len(r.Specs()) != 5 {
+	if len(r.Specs()) != 6 {
 		t.Errorf("%d specs", len(r.Specs()))
 	}
 }

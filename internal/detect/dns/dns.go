@@ -1,5 +1,6 @@
 // Package dns holds the DNS detectors: tunnelling (per query and per
-// registered domain), DGA domains (per client, with NXDOMAINs), orphan
+// registered domain), DGA domains (per client, with NXDOMAINs; and bursts
+// of non-existent domains weighed by how generated they look), orphan
 // queries (per client) and query volume against each client's own
 // baseline. It also holds the lexical models they share: the benign
 // character model (model.go, embedded dga_model.txt built by
@@ -38,7 +39,7 @@ func Register(r *detect.Registry) {
 
 // Specs returns the DNS detector specs.
 func Specs() []detect.Spec {
-	return []detect.Spec{tunnelSpec(), dgaSpec(), orphanSpec(), volumeSpec(), resolverSpec()}
+	return []detect.Spec{tunnelSpec(), dgaSpec(), dgaNXSpec(), orphanSpec(), volumeSpec(), resolverSpec()}
 }
 
 // sharedModel is the embedded model, parsed once (immutable afterwards).

@@ -186,6 +186,28 @@ func (m *Model) Surprisal(label string) (bits float64, n int) {
 	return bits, len(label) + 1
 }
 
+// symbolCosts returns how many of the label's symbols (end marker
+// included) cost at least rareBits bits, and the costliest symbol's bits.
+func (m *Model) symbolCosts(label string) (rare int, maxBits float64) {
+	a, b := uint8(symStart), uint8(symStart)
+	for i := 0; i <= len(label); i++ {
+		s := uint8(symEnd)
+		if i < len(label) {
+			s = symOf[label[i]]
+		}
+		c := -float64(m.logp[(int(a)*nSym+int(b))*nSym+int(s)])
+		if c >= rareBits {
+			rare++
+		}
+		maxBits = max(maxBits, c)
+		a, b = b, s
+	}
+	return rare, maxBits
+}
+
+// rareBits is the surprisal from which a symbol counts as rare.
+const rareBits = 8
+
 // Weight returns a logistic weight by name (0 if absent).
 func (m *Model) Weight(name string) float64 { return m.weights[name] }
 

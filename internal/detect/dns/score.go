@@ -18,14 +18,16 @@ type DGAInputs struct {
 	ConsRun     float64 // longest consonant run / length
 	Unique      float64 // distinct characters / length
 	Hyphens     float64 // share of hyphens
+	RareShare   float64 // share of symbols costing ≥ 8 bits under the character model (transitions benign names almost never make)
+	MaxBits     float64 // the costliest symbol's surprisal, bits
 }
 
 // dgaFeatureNames are the weight names, in DGAInputs order.
-var dgaFeatureNames = []string{"bpc", "loglen", "digits", "vowels", "consrun", "unique", "hyphens"}
+var dgaFeatureNames = []string{"bpc", "loglen", "digits", "vowels", "consrun", "unique", "hyphens", "rare", "maxbits"}
 
 // Vector returns the inputs in dgaFeatureNames order.
 func (d DGAInputs) Vector() []float64 {
-	return []float64{d.BitsPerChar, d.LogLen, d.Digits, d.Vowels, d.ConsRun, d.Unique, d.Hyphens}
+	return []float64{d.BitsPerChar, d.LogLen, d.Digits, d.Vowels, d.ConsRun, d.Unique, d.Hyphens, d.RareShare, d.MaxBits}
 }
 
 // DGAFeatureNames lists the DGA score's inputs (weight names besides
@@ -41,6 +43,9 @@ func LabelInputs(m *Model, label string) DGAInputs {
 	}
 	bits, syms := m.Surprisal(label)
 	d.BitsPerChar = bits / float64(syms)
+	rare, maxBits := m.symbolCosts(label)
+	d.RareShare = float64(rare) / float64(syms)
+	d.MaxBits = maxBits
 	d.LogLen = math.Log1p(float64(n))
 	digits, vowels, letters, hyph, run, maxRun := 0, 0, 0, 0, 0, 0
 	var seen [256]bool

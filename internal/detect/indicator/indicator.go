@@ -25,9 +25,9 @@ const Rule = "ioc.match"
 func Spec(set *ioc.Set) detect.Spec {
 	return detect.Spec{
 		Name:       Rule,
-		Summary:    "an event's address, DNS name or URL is on a loaded known-bad indicator list (--iocs)",
+		Summary:    "an event's address, DNS name, URL or file hash is on a loaded known-bad indicator list (--iocs)",
 		Key:        detect.KeySourceIP,
-		Kinds:      []event.Kind{event.KindAuth, event.KindHTTP, event.KindDNS, event.KindSyslog, event.KindService},
+		Kinds:      []event.Kind{event.KindAuth, event.KindHTTP, event.KindDNS, event.KindSyslog, event.KindService, event.KindFlow, event.KindFile, event.KindAudit},
 		Techniques: []string{"T1071"},
 		Params: []detect.Param{
 			{Name: "episode_gap", Default: "1h", Doc: "matches of one indicator by one client less than this apart are one finding"},
@@ -76,6 +76,9 @@ func (d *Detector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	d.emit = emit
 	client := ev.SrcIP.As16()
+	if ev.File != nil && ev.DstIP.IsValid() {
+		client = ev.DstIP.As16() // a file's receiver is the host at risk
+	}
 	for _, h := range d.hits {
 		if d.set.Get(h.ID).Good {
 			continue
@@ -119,6 +122,9 @@ func (d *Detector) end(key string, e *episode, emit detect.Emit) {
 		ent = event.Entity{Type: event.EntityDomain, Value: ind.Value}
 	case ioc.TypeCIDR:
 		ent = event.Entity{Type: event.EntityIP, Value: e.value}
+	case ioc.TypeMD5, ioc.TypeSHA1, ioc.TypeSHA256:
+		// A known-bad file: the finding is about the host that received it.
+		ent = event.Entity{Type: event.EntityIP, Value: client.String()}
 	}
 	var kinds []string
 	for k, on := range e.kinds {

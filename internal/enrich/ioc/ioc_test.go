@@ -98,8 +98,12 @@ func TestMatchEvent(t *testing.T) {
 		{Kind: event.KindDNS, SrcIP: netip.MustParseAddr("10.0.0.1"), DNS: &event.DNS{Name: "x.evil.example.com"}},
 		{Kind: event.KindHTTP, SrcIP: netip.MustParseAddr("10.0.0.1"), HTTP: &event.HTTP{Site: "malware.example.net", Path: "/drop/x.exe"}},
 		{Kind: event.KindAuth, SrcIP: netip.MustParseAddr("10.0.0.1")},
+		// Files seen on the wire (Zeek files.log) match by hash.
+		{Kind: event.KindFile, SrcIP: netip.MustParseAddr("10.0.0.9"), File: &event.File{SHA1: "3395856ce81f2b7382dee72602f798b642f14140"}},
+		// A flow's destination matches.
+		{Kind: event.KindFlow, SrcIP: netip.MustParseAddr("10.0.0.1"), DstIP: netip.MustParseAddr("198.51.100.3"), Flow: &event.Flow{}},
 	}
-	want := []string{"source.ip", "dns.question.name", "url.full", ""}
+	want := []string{"source.ip", "dns.question.name", "url.full", "", "file.hash.sha1", "destination.ip"}
 	for i := range evs {
 		hits := s.MatchEvent(&evs[i], nil)
 		got := ""

@@ -35,6 +35,21 @@ func (s *Set) MatchEvent(ev *event.Event, out []Hit) []Hit {
 			}
 		}
 	}
+	if ev.DstIP.IsValid() && ev.DNS == nil {
+		for _, id := range s.MatchAddr(ev.DstIP) {
+			out = append(out, Hit{id, "destination.ip", ev.DstIP.String()})
+		}
+	}
+	if f := ev.File; f != nil {
+		for _, h := range [...]struct{ field, v string }{{"file.hash.md5", f.MD5}, {"file.hash.sha1", f.SHA1}, {"file.hash.sha256", f.SHA256}} {
+			if h.v == "" {
+				continue
+			}
+			for _, id := range s.MatchHash(h.v) {
+				out = append(out, Hit{id, h.field, h.v})
+			}
+		}
+	}
 	if h := ev.HTTP; h != nil && h.Site != "" && h.Site != "-" {
 		for _, id := range s.MatchDomain(h.Site) {
 			out = append(out, Hit{id, "url.domain", h.Site})

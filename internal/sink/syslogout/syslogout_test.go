@@ -21,7 +21,6 @@ type tcpReceiver struct {
 	ln   net.Listener
 	mu   sync.Mutex
 	msgs []string
-	n    sync.WaitGroup
 }
 
 func newTCP(t *testing.T) *tcpReceiver {

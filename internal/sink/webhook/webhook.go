@@ -67,7 +67,7 @@ var (
 func New(o Options) (*Sink, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("cannot start webhook sink: url %q: want http:// or https://HOST/...", o.URL)
+		return nil, fmt.Errorf("cannot start webhook sink: url %q: want an http:// or https:// URL", o.URL)
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024

@@ -47,7 +47,7 @@ type Options struct {
 	MaxLine     int           // longest message kept (default 64 KiB)
 	MaxConns    int           // concurrent connections (default 4096)
 	IdleTimeout time.Duration // close a connection silent this long (default 5m)
-	Queue       int           // batches buffered for the consumer (default 256)
+	Queue       int           // batches buffered for the consumer (default 32): more absorbs bursts, less keeps latency low under overload
 	BatchSize   int           // messages per batch (default 512)
 	Samples     int           // malformed frames kept as samples (default 5)
 }
@@ -90,7 +90,7 @@ func Listen(o Options) (*Receiver, error) {
 		o.IdleTimeout = 5 * time.Minute
 	}
 	if o.Queue <= 0 {
-		o.Queue = 256
+		o.Queue = 32
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 512
@@ -340,9 +340,22 @@ func (r *Receiver) serveConn(c net.Conn) {
 		buf = buf[len(buf):]
 		return ok
 	}
+	size := 4096 // the next arena's size: grows while messages come in bursts
 	for {
-		if cap(buf)-len(buf) < min(r.o.MaxLine, 4096) {
-			buf = make([]byte, 0, arena)
+		if len(recs) == 0 && f.br.Buffered() == 0 {
+			// Idle: hold no arena while waiting, so that thousands of quiet
+			// connections cost only their read buffers.
+			buf, size = nil, 4096
+			if _, err := f.br.Peek(1); err != nil {
+				if errors.Is(err, errIdle) {
+					r.rejected.Add(1)
+				}
+				return
+			}
+		}
+		if cap(buf)-len(buf) < min(r.o.MaxLine, size/2) {
+			buf = make([]byte, 0, size)
+			size = min(2*size, arena)
 		}
 		before := len(buf)
 		out, start, truncated, err := f.next(buf)

@@ -317,3 +317,46 @@ func tlsConfigs(t *testing.T) (srv, cli *tls.Config) {
 }
 
 var _ = io.EOF
+
+// Thousands of connections that send nothing cost bounded memory (no
+// per-connection arena while idle) and the receiver keeps serving.
+func TestManyIdleConnectionsMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 3000 connections")
+	}
+	r := listen(t, Options{Network: "tcp"})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 3000 {
+		c, err := net.Dial("tcp", r.Addr().String())
+		if err != nil {
+			t.Skipf("cannot open more connections here: %v", err)
+		}
+		conns = append(conns, c)
+	}
+	waitConns := time.Now().Add(20 * time.Second)
+	for r.Stats().Conns < 3000 && time.Now().Before(waitConns) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	grown := int64(after.HeapInuse+after.StackInuse) - int64(before.HeapInuse+before.StackInuse)
+	// a read buffer (4 KiB) and a goroutine stack per connection: ~12 KiB
+	if per := grown / 3000; per > 32<<10 {
+		t.Fatalf("%d bytes per idle connection", per)
+	}
+	c := dial(t, r, nil)
+	defer c.Close()
+	fmt.Fprintf(c, "still serving\n")
+	if g := next(t, r); g[0] != "still serving" {
+		t.Fatalf("got %q", g)
+	}
+}

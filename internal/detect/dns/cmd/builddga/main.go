@@ -27,7 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -42,7 +41,7 @@ var subdomainWords string
 func main() {
 	data := flag.String("data", "../shared/data", "the shared data directory")
 	out := flag.String("o", "internal/detect/dns/dga_model.txt", "model file to write")
-	feats := flag.String("features", defaultFeatures, "DGA score inputs to fit (others get weight 0)")
+	feats := flag.String("features", strings.Join(dns.DefaultDGAFeatures, ","), "DGA score inputs to fit (others get weight 0): "+strings.Join(dns.DGAFeatureNames(), ","))
 	flag.Parse()
 	if err := run(*data, *out, strings.Split(*feats, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "builddga:", err)
@@ -55,13 +54,6 @@ type labelled struct {
 	dga   bool
 }
 
-// defaultFeatures are the inputs fitted. Digit and hyphen shares are left
-// out on purpose: in the training families digits and hyphens are rarer
-// in DGA names than in benign ones, and a negative weight learnt from that
-// would wave through hex and alphanumeric generators never seen in
-// training; the character model's surprisal already prices them.
-const defaultFeatures = "bpc,loglen,vowels,consrun,unique"
-
 func run(data, out string, feats []string) error {
 	tunnelBenign, err := readTunnelBenign(filepath.Join(data, "dns-tunneling", "train.csv"))
 	if err != nil {
@@ -71,109 +63,33 @@ func run(data, out string, feats []string) error {
 	if err != nil {
 		return err
 	}
-	words := strings.Fields(stripComments(subdomainWords))
-
-	// Benign labels for the character model.
-	var benign []string
+	ts := dns.DGATrainingSet{Words: strings.Fields(stripComments(subdomainWords)), Features: feats}
 	for _, n := range tunnelBenign {
-		benign = append(benign, dns.Analyze(dnsEmpty, n).Label)
-	}
-	var examples []labelled
-	for _, e := range chrmor {
-		examples = append(examples, e)
-		if !e.dga {
-			benign = append(benign, e.label)
-		}
-	}
-	for _, n := range tunnelBenign {
-		examples = append(examples, labelled{label: dns.Analyze(dnsEmpty, n).Label})
-	}
-	benign = dedupe(benign)
-
-	// Two-fold cross-fitting of the logistic inputs.
-	fold := func(s string) int { return int(hash(s) >> 7 % 2) }
-	var models [2]*dns.Model
-	for k := 0; k < 2; k++ {
-		c := dns.NewCounts()
-		for _, l := range benign {
-			if fold(l) != k {
-				c.AddLabel(l, 1)
-			}
-		}
-		for _, w := range words {
-			c.AddLabel(w, 1)
-		}
-		models[k] = c.Model(nil, nil)
-	}
-	var X [][]float64
-	var y []float64
-	idx := map[string]int{}
-	for i, n := range dns.DGAFeatureNames() {
-		idx[n] = i
-	}
-	for _, f := range feats {
-		if _, ok := idx[f]; !ok {
-			return fmt.Errorf("unknown feature %q (known: %v)", f, dns.DGAFeatureNames())
-		}
-	}
-	for _, e := range examples {
-		m := models[fold(e.label)] // trained without this label's fold
-		all := dns.LabelInputs(m, e.label).Vector()
-		x := make([]float64, len(feats))
-		for i, f := range feats {
-			x[i] = all[idx[f]]
-		}
-		X = append(X, x)
-		if e.dga {
-			y = append(y, 1)
-		} else {
-			y = append(y, 0)
-		}
-	}
-	w := fitLogistic(X, y, 0.001, 4000)
-	weights := map[string]float64{"bias": w[0]}
-	for i, n := range feats {
-		weights[n] = w[i+1]
-	}
-
-	// The shipped threshold: 1% false positives on the (cross-fitted)
-	// benign training labels.
-	var negScores []float64
-	for i, x := range X {
-		if y[i] == 0 {
-			z := w[0]
-			for j, v := range x {
-				z += w[j+1] * v
-			}
-			negScores = append(negScores, 1/(1+math.Exp(-z)))
-		}
-	}
-	sort.Float64s(negScores)
-	weights["threshold"] = math.Round(negScores[len(negScores)*99/100]*1000) / 1000
-
-	// The final character model, on all benign labels.
-	c := dns.NewCounts()
-	for _, l := range benign {
-		c.AddLabel(l, 1)
-	}
-	for _, wd := range words {
-		c.AddLabel(wd, 1)
+		ts.Benign = append(ts.Benign, dns.Analyze(dnsEmpty, n).Label)
 	}
 	ndga := 0
-	for _, e := range examples {
+	for _, e := range chrmor {
 		if e.dga {
+			ts.DGA = append(ts.DGA, e.label)
 			ndga++
+		} else {
+			ts.Benign = append(ts.Benign, e.label)
 		}
 	}
-	comment := []string{
+	nbenign := len(dedupe(append([]string(nil), ts.Benign...)))
+	ts.Comment = []string{
 		"winnow DGA model: benign character trigram counts and DGA logistic weights.",
 		"Built by: go run ./internal/detect/dns/cmd/builddga -data ../shared/data",
-		fmt.Sprintf("Benign labels: %d (dns-tunneling/train.csv label 0: %d names; chrmor legit, training half; %d subdomain words).",
-			len(benign), len(tunnelBenign), len(words)),
-		fmt.Sprintf("Logistic examples: %d (%d DGA from chrmor's training half), 2-fold cross-fitted.", len(examples), ndga),
+		fmt.Sprintf("Benign labels: %d (dns-tunneling/train.csv label 0: %d names; chrmor legit, training half; %d subdomain words for the character model).",
+			nbenign, len(tunnelBenign), len(ts.Words)),
+		fmt.Sprintf("Logistic examples: %d benign, %d DGA (chrmor's training half), classes weighted equally, 2-fold cross-fitted.", nbenign, ndga),
+		"Inputs: " + strings.Join(feats, ", ") + ".",
 		"Data: Cucchiarelli et al. 2021 (chrmor DGA sample), comnet24s DNS tunneling set; see the README.",
 	}
-	m := c.Model(weights, comment)
+	m, err := dns.BuildDGAModel(ts)
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -185,7 +101,7 @@ func run(data, out string, feats []string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "builddga: wrote %s (%d benign labels, %d examples, weights %v)\n", out, len(benign), len(examples), fmtWeights(weights))
+	fmt.Fprintf(os.Stderr, "builddga: wrote %s (%d benign labels, %d DGA, weights %v)\n", out, nbenign, ndga, fmtWeights(m.Weights()))
 	return nil
 }
 
@@ -234,15 +150,6 @@ func dedupe(s []string) []string {
 	return out
 }
 
-func hash(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= 16777619
-	}
-	return h
-}
-
 func readTunnelBenign(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -285,62 +192,4 @@ func readChrmor(path string) ([]labelled, error) {
 		out = append(out, labelled{label: dns.Analyze(dnsEmpty, name).Label, dga: rec[0] == "dga"})
 	}
 	return out, nil
-}
-
-// fitLogistic fits weights (bias first) by batch gradient descent on
-// standardised inputs with L2 penalty lambda, then maps them back.
-func fitLogistic(X [][]float64, y []float64, lambda float64, iters int) []float64 {
-	d := len(X[0])
-	mean, sd := make([]float64, d), make([]float64, d)
-	for _, x := range X {
-		for j, v := range x {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(len(X))
-	}
-	for _, x := range X {
-		for j, v := range x {
-			sd[j] += (v - mean[j]) * (v - mean[j])
-		}
-	}
-	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / float64(len(X)))
-		if sd[j] == 0 {
-			sd[j] = 1
-		}
-	}
-	w := make([]float64, d+1)
-	g := make([]float64, d+1)
-	lr := 0.5
-	for it := 0; it < iters; it++ {
-		clear(g)
-		for i, x := range X {
-			z := w[0]
-			for j, v := range x {
-				z += w[j+1] * (v - mean[j]) / sd[j]
-			}
-			e := 1/(1+math.Exp(-z)) - y[i]
-			g[0] += e
-			for j, v := range x {
-				g[j+1] += e * (v - mean[j]) / sd[j]
-			}
-		}
-		for j := range w {
-			reg := 0.0
-			if j > 0 {
-				reg = lambda * w[j]
-			}
-			w[j] -= lr * (g[j]/float64(len(X)) + reg)
-		}
-	}
-	// Back to raw inputs: z = b + Σ w_j (x_j − m_j)/s_j.
-	out := make([]float64, d+1)
-	out[0] = w[0]
-	for j := 0; j < d; j++ {
-		out[j+1] = w[j+1] / sd[j]
-		out[0] -= w[j+1] * mean[j] / sd[j]
-	}
-	return out
 }
