@@ -47,7 +47,7 @@ func usage(err error) error {
 func addBatchLearnCommands(root *cobra.Command) {
 	l := learnCommand(root)
 	l.Short = "Learn models: streaming learners over CSV (hst, vfdt), batch learners over the archive or CSV (forest, tree)"
-	l.AddCommand(newLearnForest(false), newLearnForest(true))
+	l.AddCommand(newLearnForest(false), newLearnForest(true), newLearnCampaigns())
 	for _, c := range l.Commands() {
 		if c.Name() == "vfdt" {
 			archiveVFDT(c)
@@ -227,5 +227,56 @@ the path through the tree.`
 		o.Archive.Location = time.Local
 		return usage(learn.Forest(cmd.Context(), o))
 	}
+	return cmd
+}
+
+func newLearnCampaigns() *cobra.Command {
+	var o learn.CampaignOptions
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "campaigns --archive DIR [flags]",
+		Short: "Group the archive's attacking sources into campaigns (shared account lists, paths, agents, pace, networks)",
+		Long: `Learn campaigns profiles the sources of the archive's findings (or, with
+--all, every source with failed attempts): the account names they tried,
+the paths they probed (answered 4xx/5xx), their user agents, their pace
+(median gap between attempts), their /24 (or /48) and, with --geoip, their
+autonomous system. Two sources are linked when their combined similarity
+reaches --threshold and they share a list of names or paths (Jaccard ≥ 0.8
+over at least five values); linked sources form a campaign (single
+linkage). Each campaign is shown with what binds it and the names or paths
+every member tried. The stream runs the same clustering per host or site
+as detectors campaign.auth and campaign.web.`,
+		Example: `  winnow analyze --archive arch/ /var/log/auth.log*
+  winnow learn campaigns --archive arch/
+  winnow learn campaigns --archive arch/ --all --geoip GeoLite2-ASN.mmdb --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, x := range []struct {
+				s   string
+				dst *time.Time
+			}{{from, &o.From}, {to, &o.To}} {
+				if x.s == "" {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339, x.s)
+				if err != nil {
+					return app.UsageError{Err: err}
+				}
+				*x.dst = t
+			}
+			o.Stdout, o.Stderr, o.Location = os.Stdout, os.Stderr, time.Local
+			return usage(learn.Campaigns(cmd.Context(), o))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Archive, "archive", "", "archive directory")
+	f.StringVar(&from, "from", "", "first event time, RFC 3339")
+	f.StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339")
+	f.StringSliceVar(&o.Kinds, "kinds", nil, "event kinds read (default auth,http)")
+	f.BoolVar(&o.All, "all", false, "profile every source with failed attempts, not only the sources of findings")
+	f.StringSliceVar(&o.GeoIP, "geoip", nil, "MaxMind-format ASN (or City) databases: the autonomous system joins the compared attributes")
+	f.Float64Var(&o.Threshold, "threshold", 0.6, "combined similarity two sources need to be linked (0–1)")
+	f.IntVar(&o.MinEvents, "min-events", 10, "failed attempts a source needs to be clustered")
+	f.StringVar(&o.Format, "format", "text", "report: text or json")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 
 	"winnow/internal/detect"
 	"winnow/internal/detect/auth"
+	"winnow/internal/detect/campaign"
 	dnsdetect "winnow/internal/detect/dns"
 	hostdetect "winnow/internal/detect/host"
 	"winnow/internal/detect/hst"
@@ -57,6 +58,7 @@ func NewRegistry() *detect.Registry {
 	web.Register(r)
 	hst.Register(r)
 	linkage.Register(r)
+	campaign.Register(r)
 	netdetect.Register(r)
 	hostdetect.Register(r)
 	return r

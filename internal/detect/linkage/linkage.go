@@ -137,12 +137,12 @@ type state struct {
 	// reported is the day of the entity's last finding: a longer window
 	// does not report again the jump a shorter one reported.
 	reported int32
-	seen   int64      // events
+	seen     int64 // events
 	// saturated: more than exactMax values but no sketch left (max_sketched):
 	// counts are lower bounds.
 	saturated bool
-	sample event.Sample
-	last   time.Time
+	sample    event.Sample
+	last      time.Time
 }
 
 const histDays = 32

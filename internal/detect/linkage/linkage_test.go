@@ -55,7 +55,9 @@ func run(t testing.TB, l linkage.Link, evs []event.Event, set map[string]string)
 	return out
 }
 
-func ip(i int) string { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String() }
+func ip(i int) string {
+	return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()
+}
 
 // An account that always came from 2 addresses is used from 40 in one day.
 func TestJump(t *testing.T) {
@@ -81,7 +83,7 @@ func TestJump(t *testing.T) {
 		math.Abs(a.Evidence["baseline"].(float64)-2) > 0.01 || a.User != "alice" {
 		t.Errorf("finding: %s %v", a.Description, a.Evidence)
 	}
-	if !a.Start.Equal(t0.Add(14*24*time.Hour)) {
+	if !a.Start.Equal(t0.Add(14 * 24 * time.Hour)) {
 		t.Errorf("start %v", a.Start)
 	}
 	// A steady account: nothing.

@@ -281,3 +281,30 @@ func TestVFDTFeedback(t *testing.T) {
 		t.Errorf("another window accepted: %v", err)
 	}
 }
+
+// TestCampaigns: the batch command over an archive of secrepo's auth.log
+// finds the 47-name campaign among the sources of the findings.
+func TestCampaigns(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Only: []string{"auth."}, ArchiveOptions: app.ArchiveOptions{Archive: arch}},
+		testdata.File(t, "auth-logs/secrepo/auth.log"))
+	var out bytes.Buffer
+	if err := Campaigns(context.Background(), CampaignOptions{Archive: arch, Format: "json", Stdout: &out, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	var rep CampaignReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d campaigns among %d suspects", len(rep.Campaigns), rep.Sources)
+	ok := false
+	for _, c := range rep.Campaigns {
+		if len(c.Shared) == 47 && strings.Contains(strings.Join(c.Members, " "), "61.197.203.243") &&
+			strings.Contains(strings.Join(c.Members, " "), "220.99.93.50") && strings.Contains(strings.Join(c.Members, " "), "218.25.17.234") {
+			ok = true
+		}
+	}
+	if !ok || len(rep.Campaigns) < 3 {
+		t.Errorf("no 47-name campaign of the three heaviest sources among %d campaigns", len(rep.Campaigns))
+	}
+}
