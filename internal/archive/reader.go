@@ -41,7 +41,9 @@ var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
 // to), sorted by Min then path. Both layouts are read: kind=/month=/
 // (month partitions) and kind=/date=/hour=/ (schema 1). Unreadable directories
 // are reported and skipped; names starting with "." or "_" (files being
-// written, the journal) and symbolic links are ignored. When the journal
+// written, the journal) and symbolic links are ignored, and so are the
+// files of a run the journal shows as begun that it does not name yet
+// (renamed into place, the journal record not yet written). When the journal
 // shows an interrupted compaction, only one side of it is listed (the
 // inputs, or the outputs once they are all in place), so a reader never
 // counts a record twice.
@@ -89,6 +91,9 @@ func list(dir string, kinds []string, from, to time.Time) ([]FileRef, []error) {
 				}
 				f.Rows, f.Bytes, f.At, f.Dropped = c.Rows, c.Bytes, archivedAt(c), c.Dropped
 			} else if run, ok := runOf(name); ok {
+				if st.begun[run] != nil {
+					return nil // renamed, not yet journaled, by a run still going (or dead)
+				}
 				f.At = archivedAt(Commit{Run: run})
 			}
 			if (!to.IsZero() && !f.Min.Before(to)) || (!from.IsZero() && f.Max.Before(from)) {
