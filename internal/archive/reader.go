@@ -35,7 +35,7 @@ type FileRef struct {
 }
 
 // EventKinds are the partitions that hold events (not findings).
-var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
+var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "flow", "audit", "file", "unknown"}
 
 // list finds the part files of kinds whose time range overlaps [from,
 // to), sorted by Min then path. Both layouts are read: kind=/month=/
@@ -375,6 +375,12 @@ func openCursor(ref FileRef) (cursor, error) {
 		return newCursor(ref.Path, f, pf, httpTime, httpEvent), nil
 	case "dns":
 		return newCursor(ref.Path, f, pf, dnsTime, dnsEvent), nil
+	case "flow":
+		return newCursor(ref.Path, f, pf, flowTime, flowEvent), nil
+	case "audit":
+		return newCursor(ref.Path, f, pf, auditTime, auditEvent), nil
+	case "file":
+		return newCursor(ref.Path, f, pf, fileTime, fileEvent), nil
 	}
 	if c, ok := newColumnCursor(ref.Path, f, pf, authSetters(), authTime, authEvent); ok {
 		return c, nil
