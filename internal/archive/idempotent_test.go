@@ -256,8 +256,13 @@ func TestCompactionKeepsWhatReadersSee(t *testing.T) {
 	if len(filesAfter) >= len(filesBefore) || cs.Inputs == 0 {
 		t.Errorf("files %d → %d (%+v)", len(filesBefore), len(filesAfter), cs)
 	}
+	perEvent := float64(dirSize(dir)) / float64(len(evs))
 	t.Logf("%d files, %d bytes → %d files, %d bytes (%.1f bytes/event)", len(filesBefore), sizeBefore, len(filesAfter),
-		dirSize(dir), float64(dirSize(dir))/float64(len(evs)))
+		dirSize(dir), perEvent)
+	// Issue 12's bound for this sparse log (it was ~790 in hour files).
+	if perEvent > 60 {
+		t.Errorf("%.1f bytes per event on disk after compaction, want ≤ 60", perEvent)
+	}
 	// Compacting again changes nothing.
 	if cs, _, err := Compact(dir, CompactOptions{}); err != nil || cs.Inputs != 0 {
 		t.Errorf("second compaction: %+v %v", cs, err)
