@@ -137,6 +137,9 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 		}
 		analyze := app.Analyze
 		if follow {
+			if o.State != "" {
+				return app.UsageError{Err: fmt.Errorf("--state is for runs that end (cron); a followed run keeps its state with winnow serve --config")}
+			}
 			analyze = app.AnalyzeFollow
 		}
 		code, err := analyze(cmd.Context(), o)
@@ -147,6 +150,7 @@ Exit codes: 0 ran, 1 --fail-on met, 2 usage or input error.`,
 	analyzeFlags(cmd, &o, true)
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "read the files, then follow them (rotation-safe; new files matching a glob too) and report findings as they happen, until interrupted")
 	archiveFlags(cmd, &o.ArchiveOptions)
+	stateFlags(cmd, &o.StateOptions)
 	modelFlag(cmd, &o)
 	return cmd
 }
@@ -224,6 +228,7 @@ func newGenerate() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.IntVar(&o.Hosts, "hosts", 0, "fleet size (default 5)")
 	f.IntVar(&o.Users, "users", 0, "legitimate users (default 12)")
+	f.BoolVar(&o.Hard, "hard", false, "also embed the attacks fixed thresholds miss: a fast brute force over ten names, low-and-slow guessing, credential stuffing from many addresses")
 	cmd.AddCommand(auth, newGenerateDNS(), newGenerateWeb())
 	return cmd
 }

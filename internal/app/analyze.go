@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sync"
 	"time"
 
 	"winnow/internal/alert"
@@ -16,6 +15,7 @@ import (
 	"winnow/internal/pipeline"
 	"winnow/internal/report"
 	"winnow/internal/source"
+	"winnow/internal/state"
 )
 
 // AnalyzeOptions are the analyze command's settings.
@@ -55,6 +55,7 @@ type AnalyzeOptions struct {
 	geo   *geoip.DB
 
 	ArchiveOptions
+	StateOptions
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -102,18 +103,21 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input,
 	if err != nil {
 		return ExitUsage, err
 	}
+	emit, soFar, take := collectAlerts(func(a *event.Alert) {
+		enrichGeo(o.geo, a)
+		o.sensors.label(a)
+	})
+	var st *stateRun
+	if o.State != "" {
+		if st, err = o.openState(&cfg, arch != nil, soFar); err != nil {
+			return ExitUsage, stateError(err)
+		}
+		defer st.close()
+		st.note(o.Stderr, o.Quiet)
+	}
 	p, err := pipeline.New(cfg)
 	if err != nil {
 		return ExitUsage, UsageError{err}
-	}
-	var mu sync.Mutex
-	var alerts []event.Alert
-	emit := func(a event.Alert) {
-		enrichGeo(o.geo, &a)
-		o.sensors.label(&a)
-		mu.Lock()
-		alerts = append(alerts, a)
-		mu.Unlock()
 	}
 	if o.geo != nil {
 		defer o.geo.Close()
@@ -121,18 +125,32 @@ func analyzeInputs(ctx context.Context, o AnalyzeOptions, inputs []source.Input,
 	stop := startProgress(o, p)
 	res, err := p.Run(ctx, emit)
 	stop()
+	alerts := take()
 	if arch != nil {
 		if aerr := arch.finish(alerts, o.Stderr, o.Quiet); aerr != nil && err == nil {
 			err = aerr
 		}
 	}
 	if err != nil {
-		return ExitInputErr, err
+		return ExitInputErr, stateAdvice(err)
+	}
+	var reported []state.Reported
+	if st != nil {
+		if alerts, reported, err = st.report(alerts); err != nil {
+			return ExitInputErr, err
+		}
 	}
 	corr := correlate.Build(alerts, o.correlateConfig())
 	incidents := corr.Snapshot()
 	if err := o.write(incidents, alerts, corr.IncidentOf, minSev); err != nil {
 		return ExitInputErr, fmt.Errorf("cannot write report: %w", err)
+	}
+	if st != nil {
+		// Only now, with the report written: a crash before this point
+		// reports these findings again, never loses them.
+		if err := st.commit(reported); err != nil {
+			return ExitInputErr, err
+		}
 	}
 	if !o.Quiet {
 		report.Summary(o.Stderr, res, incidents, len(alerts))

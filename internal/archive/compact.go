@@ -172,6 +172,12 @@ func (a *writable) compact(o CompactOptions) (CompactStats, error) {
 			err = compactGroup(a, g, targets[i], httpTime, o, &cs)
 		case "dns":
 			err = compactGroup(a, g, targets[i], dnsTime, o, &cs)
+		case "flow":
+			err = compactGroup(a, g, targets[i], flowTime, o, &cs)
+		case "audit":
+			err = compactGroup(a, g, targets[i], auditTime, o, &cs)
+		case "file":
+			err = compactGroup(a, g, targets[i], fileTime, o, &cs)
 		case "finding":
 			err = compactGroup(a, g, targets[i], findingTime, o, &cs)
 		default:

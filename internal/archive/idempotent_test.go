@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"winnow/internal/event"
 )
 
@@ -256,8 +258,13 @@ func TestCompactionKeepsWhatReadersSee(t *testing.T) {
 	if len(filesAfter) >= len(filesBefore) || cs.Inputs == 0 {
 		t.Errorf("files %d → %d (%+v)", len(filesBefore), len(filesAfter), cs)
 	}
+	perEvent := float64(dirSize(dir)) / float64(len(evs))
 	t.Logf("%d files, %d bytes → %d files, %d bytes (%.1f bytes/event)", len(filesBefore), sizeBefore, len(filesAfter),
-		dirSize(dir), float64(dirSize(dir))/float64(len(evs)))
+		dirSize(dir), perEvent)
+	// Issue 12's bound for this sparse log (it was ~790 in hour files).
+	if perEvent > 60 {
+		t.Errorf("%.1f bytes per event on disk after compaction, want ≤ 60", perEvent)
+	}
 	// Compacting again changes nothing.
 	if cs, _, err := Compact(dir, CompactOptions{}); err != nil || cs.Inputs != 0 {
 		t.Errorf("second compaction: %+v %v", cs, err)
@@ -381,5 +388,70 @@ func TestJournalCheckpoint(t *testing.T) {
 	st2, err := readState(dir)
 	if err != nil || st2.bad != 2 || len(st2.files) != len(st.files) {
 		t.Errorf("torn lines: %d bad, %d files (want 2 bad, %d files), %v", st2.bad, len(st2.files), len(st.files), err)
+	}
+}
+
+// TestSchema1Archive: an archive written by winnow before schema 2 (hour
+// partitions, plain commit lines, no run records) is read as it is, is
+// not touched by a new writer's recovery, and compaction moves it into
+// month partitions with the same events read back.
+func TestSchema1Archive(t *testing.T) {
+	dir := t.TempDir()
+	evs := lineEvents("old.log", 300) // 22 Nov 2026, one per minute: hours 00-05
+	var log bytes.Buffer
+	for h := 0; h < 6; h++ {
+		var rows []AuthRow
+		for i := range evs {
+			if evs[i].Time.Hour() == h {
+				var r AuthRow
+				authRow(&evs[i], rowMeta{}, &r)
+				rows = append(rows, r)
+			}
+		}
+		rel := fmt.Sprintf("kind=auth/date=2026-11-22/hour=%02d/part-20261122T060000.000000000-%05d.parquet", h, h+1)
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755)
+		f, err := os.Create(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := parquet.NewGenericWriter[AuthRow](f)
+		pw.Write(rows)
+		pw.Close()
+		fi, _ := f.Stat()
+		f.Close()
+		fmt.Fprintf(&log, `{"file":%q,"rows":%d,"min":"2026-11-22T%02d:00:00Z","max":"2026-11-22T%02d:59:00Z","run":"20261122T060000.000000000","bytes":%d}`+"\n",
+			rel, len(rows), h, h, fi.Size())
+	}
+	os.WriteFile(filepath.Join(dir, journalName), log.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "kind=auth/date=2026-11-22/hour=03/.part-20261122T060000.000000000-00099.parquet.tmp"), []byte("x"), 0o644)
+	before := readAllEvents(t, dir)
+	if len(before) != len(evs) {
+		t.Fatalf("read %d events of a schema 1 archive, want %d", len(before), len(evs))
+	}
+	w, err := NewWriter(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec := w.Stats().Recovered; len(rec.RolledBack) != 0 || rec.Temps != 1 {
+		t.Errorf("recovery on a schema 1 archive: %+v (want only the stale temporary file removed)", rec)
+	}
+	cs, _, err := Compact(dir, CompactOptions{})
+	if err != nil || cs.Inputs != 6 || cs.Outputs != 1 {
+		t.Fatalf("compaction: %+v %v", cs, err)
+	}
+	after := readAllEvents(t, dir)
+	if len(after) != len(before) {
+		t.Fatalf("%d events after compaction, %d before", len(after), len(before))
+	}
+	for i := range before {
+		if !equalEvent(before[i], after[i]) {
+			t.Fatalf("event %d differs after compaction", i)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kind=auth/date=2026-11-22")); !os.IsNotExist(err) {
+		t.Errorf("the emptied hour directories were not removed: %v", err)
 	}
 }

@@ -35,13 +35,15 @@ type FileRef struct {
 }
 
 // EventKinds are the partitions that hold events (not findings).
-var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
+var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "flow", "audit", "file", "unknown"}
 
 // list finds the part files of kinds whose time range overlaps [from,
 // to), sorted by Min then path. Both layouts are read: kind=/month=/
 // (month partitions) and kind=/date=/hour=/ (schema 1). Unreadable directories
 // are reported and skipped; names starting with "." or "_" (files being
-// written, the journal) and symbolic links are ignored. When the journal
+// written, the journal) and symbolic links are ignored, and so are the
+// files of a run the journal shows as begun that it does not name yet
+// (renamed into place, the journal record not yet written). When the journal
 // shows an interrupted compaction, only one side of it is listed (the
 // inputs, or the outputs once they are all in place), so a reader never
 // counts a record twice.
@@ -89,6 +91,9 @@ func list(dir string, kinds []string, from, to time.Time) ([]FileRef, []error) {
 				}
 				f.Rows, f.Bytes, f.At, f.Dropped = c.Rows, c.Bytes, archivedAt(c), c.Dropped
 			} else if run, ok := runOf(name); ok {
+				if st.begun[run] != nil {
+					return nil // renamed, not yet journaled, by a run still going (or dead)
+				}
 				f.At = archivedAt(Commit{Run: run})
 			}
 			if (!to.IsZero() && !f.Min.Before(to)) || (!from.IsZero() && f.Max.Before(from)) {
@@ -370,6 +375,12 @@ func openCursor(ref FileRef) (cursor, error) {
 		return newCursor(ref.Path, f, pf, httpTime, httpEvent), nil
 	case "dns":
 		return newCursor(ref.Path, f, pf, dnsTime, dnsEvent), nil
+	case "flow":
+		return newCursor(ref.Path, f, pf, flowTime, flowEvent), nil
+	case "audit":
+		return newCursor(ref.Path, f, pf, auditTime, auditEvent), nil
+	case "file":
+		return newCursor(ref.Path, f, pf, fileTime, fileEvent), nil
 	}
 	if c, ok := newColumnCursor(ref.Path, f, pf, authSetters(), authTime, authEvent); ok {
 		return c, nil

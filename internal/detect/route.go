@@ -39,3 +39,15 @@ func routeAddrHash(seed uint64, a netip.Addr) uint64 {
 	b := a.As16()
 	return RouteHash(seed, b[:])
 }
+
+// RouteOfValue is the route of an entity named by its KeyValue string
+// (addresses as text): detectors whose tables are keyed by KeyValue use
+// it to route their snapshot entries.
+func RouteOfValue(k Key, v string) string {
+	if k == KeySourceIP || k == KeyDestIP {
+		if a, err := netip.ParseAddr(v); err == nil {
+			return RouteAddr(a)
+		}
+	}
+	return v
+}

@@ -18,7 +18,7 @@ type metrics struct {
 	reg        *prometheus.Registry
 	findings   *prometheus.CounterVec
 	suppressed prometheus.Counter
-	sinkErrors *prometheus.CounterVec
+	duplicates prometheus.Counter
 	reloads    *prometheus.CounterVec
 	ckptTime   prometheus.Gauge
 	ckptDur    prometheus.Gauge
@@ -30,15 +30,15 @@ func newMetrics(d *Daemon) *metrics {
 		Help: "Finding reports emitted, by rule and severity band (updates of an open incident count too)."}, []string{"rule", "severity"})
 	m.suppressed = prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_findings_suppressed_total",
 		Help: "Findings dropped because their address or account is allowlisted."})
-	m.sinkErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_sink_write_errors_total",
-		Help: "Failed writes of a finding to a sink."}, []string{"sink"})
+	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{Name: "winnow_findings_duplicate_total",
+		Help: "Closed findings not reported again because the same finding was reported before (also across restarts)."})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "winnow_reloads_total",
 		Help: "Configuration reloads (SIGHUP), by result."}, []string{"result"})
 	m.ckptTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_checkpoint_timestamp_seconds",
 		Help: "Wall-clock time of the last successful state checkpoint."})
 	m.ckptDur = prometheus.NewGauge(prometheus.GaugeOpts{Name: "winnow_checkpoint_duration_seconds",
 		Help: "How long the last checkpoint took."})
-	m.reg.MustRegister(m.findings, m.suppressed, m.sinkErrors, m.reloads, m.ckptTime, m.ckptDur,
+	m.reg.MustRegister(m.findings, m.suppressed, m.duplicates, m.reloads, m.ckptTime, m.ckptDur,
 		&collector{d: d}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -69,13 +69,14 @@ var (
 	descSDropped  = prometheus.NewDesc("winnow_sink_dropped_total", "Findings a sink dropped (queue full, retries exhausted).", []string{"sink"}, nil)
 	descSErrors   = prometheus.NewDesc("winnow_sink_errors_total", "Failed delivery attempts of a sink.", []string{"sink"}, nil)
 	descQueue     = prometheus.NewDesc("winnow_sink_queue_depth", "Findings waiting in a sink's queue.", []string{"sink"}, nil)
+	descWErrors   = prometheus.NewDesc("winnow_sink_write_errors_total", "Findings a sink failed to take (Write returned an error).", []string{"sink"}, nil)
 	descOpen      = prometheus.NewDesc("winnow_incidents_open", "Incidents reported while open and not yet closed.", nil, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRecords, descEvents, descMalformed, descTrunc, descDropped, descFrames,
 		descConns, descRejected, descFiles, descRotations, descLag, descWatermark, descUp, descDetTime, descEntities,
-		descShed, descDeferred, descExpired, descWritten, descSDropped, descSErrors, descQueue, descOpen} {
+		descShed, descDeferred, descExpired, descWritten, descSDropped, descSErrors, descQueue, descWErrors, descOpen} {
 		ch <- d
 	}
 }
@@ -120,7 +121,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descDeferred, float64(s.Deferred), name)
 		counter(descExpired, float64(s.Expired), name)
 	}
-	for _, s := range d.sinks {
+	werrs := d.fan.WriteErrors()
+	for i, s := range d.sinks {
+		if i < len(werrs) {
+			counter(descWErrors, float64(werrs[i]), s.Name())
+		}
 		st, ok := s.(sink.Stater)
 		if !ok {
 			continue

@@ -30,8 +30,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +88,17 @@ type Daemon struct {
 	saves     uint64
 	ready     atomic.Bool
 	log       *slog.Logger
+
+	// reported are the closed incidents already reported (kept in the
+	// state snapshot), so that one restored from state and closed again
+	// after a restart is not reported twice.
+	repMu    sync.Mutex
+	reported map[uint64]state.Reported
 }
+
+// maxReported bounds the reported-incident memory (the oldest half by
+// end of evidence is dropped when it is reached).
+const maxReported = 100000
 
 // New builds the daemon; on error everything opened is released.
 func New(o Options) (_ *Daemon, err error) {
@@ -96,7 +108,7 @@ func New(o Options) (_ *Daemon, err error) {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
 	}
-	d := &Daemon{o: o, cfg: o.Config, log: o.Log}
+	d := &Daemon{o: o, cfg: o.Config, log: o.Log, reported: map[uint64]state.Reported{}}
 	defer func() {
 		if err != nil {
 			d.release()
@@ -130,6 +142,11 @@ func New(o Options) (_ *Daemon, err error) {
 		}
 	}
 	cursors := d.loadCursors()
+	if snap != nil {
+		for _, r := range snap.Reported {
+			d.reported[r.ID] = r
+		}
+	}
 
 	var inputs []pipeline.LiveInput
 	for i := range cfg.Inputs {
@@ -232,9 +249,18 @@ func EnabledDetectors(cfg *Config, newRegistry func() *detect.Registry) ([]detec
 
 func (d *Daemon) openInput(in *Input) (source.Source, error) {
 	switch in.Type {
-	case "follow", "file":
-		return source.NewFollow(source.FollowOptions{Name: in.Name, Patterns: in.Paths, Once: in.Type == "file",
-			FromStart: in.FromStart || in.Type == "file", Poll: time.Duration(in.Poll), MaxLine: in.MaxLine})
+	case "follow":
+		return source.NewFollow(source.FollowOptions{Name: in.Name, Patterns: in.Paths,
+			FromStart: in.FromStart, Poll: time.Duration(in.Poll), MaxLine: in.MaxLine})
+	case "file":
+		ins, errs := source.Expand(in.Paths)
+		for _, err := range errs {
+			d.log.Warn("input", "name", in.Name, "err", err)
+		}
+		if len(ins) == 0 {
+			return nil, fmt.Errorf("no readable file in %v", in.Paths)
+		}
+		return source.NewFiles(in.Name, ins, os.Stdin, source.Options{MaxLine: in.MaxLine}), nil
 	case "syslog":
 		return syslognet.Listen(syslognet.Options{Name: in.Name, Network: in.Network, Address: in.Address,
 			CertFile: in.CertFile, KeyFile: in.KeyFile, MaxLine: in.MaxLine, MaxConns: in.MaxConns,
@@ -268,8 +294,44 @@ func (d *Daemon) emit(a event.Alert) {
 		d.metrics.suppressed.Inc()
 		return
 	}
+	if !a.Open && d.seen(&a) {
+		d.metrics.duplicates.Inc()
+		return
+	}
 	d.metrics.findings.WithLabelValues(a.Rule, event.SeverityName(a.Severity)).Inc()
 	d.incidents.Emit(a)
+}
+
+// seen records a closed finding and reports whether the same finding (same
+// incident, same content) was reported before, in this run or an earlier
+// one.
+func (d *Daemon) seen(a *event.Alert) bool {
+	id := state.IncidentID(a)
+	dg, err := state.Digest(a)
+	if err != nil {
+		return false
+	}
+	d.repMu.Lock()
+	defer d.repMu.Unlock()
+	r, ok := d.reported[id]
+	if ok && r.Digest == dg {
+		return true
+	}
+	if len(d.reported) >= maxReported {
+		ends := make([]int64, 0, len(d.reported))
+		for _, r := range d.reported {
+			ends = append(ends, r.End.UnixNano())
+		}
+		slices.Sort(ends)
+		cut := ends[len(ends)/2]
+		for k, r := range d.reported {
+			if r.End.UnixNano() <= cut {
+				delete(d.reported, k)
+			}
+		}
+	}
+	d.reported[id] = state.Reported{ID: id, Digest: dg, Count: r.Count + 1, End: a.End}
+	return false
 }
 
 // Run serves until ctx is done, then drains. Each value on hup reloads
@@ -370,6 +432,11 @@ func (d *Daemon) checkpoint(ctx context.Context) error {
 			return nil
 		}
 		s := &state.Snapshot{Version: d.o.Version, Saves: d.saves, Detect: snap}
+		d.repMu.Lock()
+		for _, r := range d.reported {
+			s.Reported = append(s.Reported, r)
+		}
+		d.repMu.Unlock()
 		for _, p := range ps {
 			if p.Cursor != "" {
 				if cursors == nil {

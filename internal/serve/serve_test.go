@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"winnow/internal/detect"
+	"winnow/internal/event"
 	"winnow/internal/parse"
 	"winnow/internal/parse/authlog"
 	"winnow/internal/source"
@@ -337,3 +338,68 @@ func TestServeBusyDataDir(t *testing.T) {
 }
 
 var _ = detect.Stats{}
+
+// A closed incident is reported once, also across a restart (the reported
+// set is kept in the state snapshot).
+func TestServeNoDuplicateAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "f.jsonl")
+	yml := fmt.Sprintf("data_dir: %s\nlisten: {metrics: \"\"}\ninputs: [{name: a, type: follow, paths: [%s/none]}]\nsinks: [{type: jsonl, path: %s}]\n",
+		filepath.Join(dir, "data"), dir, out)
+	a := event.Alert{Rule: "auth.brute_force", Entity: event.Entity{Type: event.EntityIP, Value: "192.0.2.1"},
+		Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 0, 5, 0, 0, time.UTC),
+		Severity: 47, Score: 0.6, Description: "x"}
+	for range 2 {
+		d, _, stop := daemon(t, yml, nil)
+		d.emit(a)
+		d.emit(a) // a repeat in the same run too
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if docs := readDocs(t, out); len(docs) != 1 {
+		t.Fatalf("%d reports of one closed incident over two runs, want 1", len(docs))
+	}
+	a.Description = "y" // an update with new content is reported
+	d, _, stop := daemon(t, yml, nil)
+	d.emit(a)
+	stop()
+	if docs := readDocs(t, out); len(docs) != 2 {
+		t.Fatalf("%d reports, want 2", len(docs))
+	}
+}
+
+// A file input reads .gz and plain files once; when every input ended the
+// daemon drains and Run returns.
+func TestServeFileInputEnds(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := range 25 {
+		lines = append(lines, fmt.Sprintf("Nov 22 10:00:%02d web1 sshd[%d]: Failed password for root from 203.0.113.5 port %d ssh2", i, i, 40000+i))
+	}
+	os.WriteFile(filepath.Join(dir, "auth.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "f.jsonl")
+	yml := fmt.Sprintf("listen: {metrics: \"\"}\ninputs: [{name: old, type: file, paths: [%s/auth.log*]}]\nsinks: [{type: jsonl, path: %s}]\nengine: {year: 2026, timezone: UTC}\n", dir, out)
+	cfg, _ := ParseConfig("t.yaml", []byte(yml), nil)
+	d, err := New(Options{Config: cfg, NewRegistry: registry, Formats: formats()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background(), nil) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon did not end with its inputs")
+	}
+	found := false
+	for _, dc := range readDocs(t, out) {
+		found = found || (dc.Rule.Name == "auth.brute_force" && dc.Source.IP == "203.0.113.5")
+	}
+	if !found {
+		t.Fatal("no brute-force finding from the file input")
+	}
+}

@@ -2,7 +2,6 @@ package net
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"time"
 
@@ -54,7 +53,6 @@ type heavy struct {
 	minPkts, minByte uint64
 	eps, delta       float64
 	sensors          map[string]*hhSensor
-	seed             maphash.Seed
 	emit             detect.Emit
 	k                int
 }
@@ -69,7 +67,7 @@ type hhSensor struct {
 var _ detect.Detector = (*heavy)(nil)
 
 func newHeavy(p detect.Params) (detect.Detector, error) {
-	d := &heavy{sensors: map[string]*hhSensor{}, seed: maphash.MakeSeed()}
+	d := &heavy{sensors: map[string]*hhSensor{}}
 	var err error
 	if d.window, err = p.PositiveDuration("window"); err != nil {
 		return nil, err
@@ -145,7 +143,7 @@ func (d *heavy) add(s *hhSensor, ev *event.Event, from, to netip.Addr, bytes, pk
 	}
 	for i, a := range [2]netip.Addr{from, to} {
 		b := a.As16()
-		h := maphash.Bytes(d.seed, b[:])
+		h := addrHash(b)
 		for j, n := range [2]uint64{bytes, pkts} {
 			m := s.m[2*i+j]
 			est := m.cm.Add(h, n)

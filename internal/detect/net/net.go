@@ -13,13 +13,13 @@ package net
 
 import (
 	"fmt"
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"time"
 
 	"winnow/internal/detect"
 	"winnow/internal/event"
+	"winnow/internal/stablehash"
 )
 
 // Register adds every network detector to r.
@@ -113,8 +113,19 @@ func sampleOf(ev *event.Event) event.Sample {
 	return event.Sample{File: ev.Ref.File, Line: ev.Ref.Line, Text: FlowText(ev)}
 }
 
-// addrHash hashes an address without allocating.
-func addrHash(seed maphash.Seed, a [16]byte) uint64 { return maphash.Bytes(seed, a[:]) }
+// addrHash hashes an address without allocating; stable across
+// processes (package stablehash), so sketches holding such hashes survive
+// a snapshot.
+func addrHash(a [16]byte) uint64 { return stablehash.Sum64(netSeed, a[:]) }
+
+// serviceHash hashes a service number (see service).
+func serviceHash(svc uint32) uint64 {
+	b := [4]byte{byte(svc), byte(svc >> 8), byte(svc >> 16), byte(svc >> 24)}
+	return stablehash.Sum64(netSeed, b[:])
+}
+
+// netSeed seeds the family's hashes.
+const netSeed = 0x6e6574
 
 // service is a flow's (transport, destination port) as one number.
 func service(ev *event.Event) uint32 {

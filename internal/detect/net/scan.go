@@ -2,7 +2,6 @@ package net
 
 import (
 	"fmt"
-	"hash/maphash"
 	"net/netip"
 	"sort"
 	"strings"
@@ -92,7 +91,6 @@ type scan struct {
 	samples          int
 	tab              *detect.Table[scanState]
 	door             *detect.Doorkeeper
-	seed             maphash.Seed
 	keyBuf           [16]byte
 	emit             detect.Emit
 }
@@ -104,7 +102,7 @@ func newScan(mode scanMode, rule string, p detect.Params) (detect.Detector, erro
 	if err != nil {
 		return nil, err
 	}
-	d := &scan{mode: mode, rule: rule, gap: e.Gap, samples: e.Samples, seed: maphash.MakeSeed()}
+	d := &scan{mode: mode, rule: rule, gap: e.Gap, samples: e.Samples}
 	if d.window, err = p.PositiveDuration("window"); err != nil {
 		return nil, err
 	}
@@ -188,7 +186,7 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 	var h uint64
 	if d.mode == scanPorts {
 		svc := service(ev)
-		h = maphash.Comparable(d.seed, svc)
+		h = serviceHash(svc)
 		if len(s.other) < 12 {
 			if s.other == nil {
 				s.other = make(map[uint32]struct{}, 12)
@@ -196,7 +194,7 @@ func (d *scan) Observe(ev *event.Event, emit detect.Emit) {
 			s.other[svc] = struct{}{}
 		}
 	} else {
-		h = addrHash(d.seed, ev.DstIP.As16())
+		h = addrHash(ev.DstIP.As16())
 		if len(s.otherHosts) < 8 {
 			if s.otherHosts == nil {
 				s.otherHosts = make(map[netip.Addr]struct{}, 8)
