@@ -13,12 +13,11 @@ import (
 // orderedResult is the filter trained on the first half of each CSIC
 // file (by order) and scored on the second halves.
 type orderedResult struct {
-	model   *Model
-	report  *Report
-	scores  []float64
-	bad     []bool
-	reqs    []*httpraw.Request
-	valFrac float64
+	model  *Model
+	report *Report
+	scores []float64
+	bad    []bool
+	reqs   []*httpraw.Request
 }
 
 // csicOrdered trains on the first half of each CSIC file, holding out
