@@ -119,9 +119,9 @@ func archiveDataFlags(cmd *cobra.Command, a *learn.ArchiveData) func() error {
 	f.StringSliceVar(&a.Kinds, "kinds", nil, "event kinds read (auth, http, dns, ...; default all)")
 	f.StringArrayVar(&a.LabelFiles, "labels", nil, "analyst labels: CSV entity,good|bad[,from,to], or findings JSON Lines with --verdict; repeatable; they override findings")
 	f.StringVar(&a.Verdict, "verdict", "", "what findings given with --labels are: good (false positives) or bad (confirmed)")
-	f.StringSliceVar(&a.Findings.Rules, "label-rules", nil, "finding rules or families (e.g. auth.,web.scanner) whose archived findings label windows bad (default: every rule but compiled models'; none: no findings)")
+	f.StringSliceVar(&a.Findings.Rules, "label-rules", nil, "finding rules or families (e.g. auth.,web.scanner) whose archived findings label windows bad (default: every rule but compiled models' and context rules campaign., linkage., profile.; none: no findings)")
 	var sev string
-	f.StringVar(&sev, "label-severity", "medium", "lowest severity of a finding that labels a window bad")
+	f.StringVar(&sev, "label-severity", "low", "lowest severity of a finding that labels a window bad")
 	f.IntVar(&a.MinEvents, "min-events", 1, "drop windows with fewer events")
 	return func() error {
 		for _, x := range []struct {
@@ -160,8 +160,8 @@ From the archive (--archive DIR) it learns per-entity behaviour: for each
 entity (--key) and tumbling window (--window) of event time, a vector of
 counts by action and outcome, distinct targets, failure and HTTP status
 ratios, request and DNS query shapes and timing statistics. A window is
-bad when an archived finding (by default any rule at --label-severity or
-above) or an analyst label (--labels) covers it; the rest are good. Apply
+bad when an archived finding (by default any detection rule — not the
+context rules campaign., linkage., profile. — at --label-severity or above) or an analyst label (--labels) covers it; the rest are good. Apply
 the model with 'winnow analyze --model FILE' (detector forest.<key>):
 findings name the features that drove the score.
 

@@ -21,6 +21,7 @@ import (
 	"winnow/internal/detect/linkage"
 	netdetect "winnow/internal/detect/net"
 	"winnow/internal/detect/outlier"
+	"winnow/internal/detect/profile"
 	"winnow/internal/detect/web"
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
@@ -59,6 +60,7 @@ func NewRegistry() *detect.Registry {
 	hst.Register(r)
 	linkage.Register(r)
 	campaign.Register(r)
+	profile.Register(r)
 	netdetect.Register(r)
 	hostdetect.Register(r)
 	return r

@@ -57,6 +57,7 @@ type target struct {
 	reported map[string]int
 	sizes    []int
 	next     time.Time // next report
+	last     time.Time // the target's latest failed attempt
 }
 
 type detector struct {
@@ -109,9 +110,10 @@ func (d *detector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 	t, created := d.targets.Upsert(key, ev.Time)
 	if created || t.profiles == nil {
-		t.profiles = detect.NewTable(d.maxEnt, detect.TableOptions[*campaign.Profile]{})
-		t.reported, t.sizes = map[string]int{}, nil
-		t.next = ev.Time.Add(d.period)
+		d.init(t, ev.Time.Add(d.period))
+	}
+	if ev.Time.After(t.last) {
+		t.last = ev.Time
 	}
 	src := ev.SrcIP.String()
 	p, _ := t.profiles.Upsert(src, ev.Time)
@@ -123,6 +125,12 @@ func (d *detector) Observe(ev *event.Event, emit detect.Emit) {
 		d.report(key, t, emit, growth)
 		t.next = ev.Time.Add(d.period)
 	}
+}
+
+// init makes t an empty target whose first report is due at next.
+func (d *detector) init(t *target, next time.Time) {
+	t.profiles = detect.NewTable(d.maxEnt, detect.TableOptions[*campaign.Profile]{})
+	t.reported, t.sizes, t.next = map[string]int{}, nil, next
 }
 
 // growth is how much a reported campaign must grow before a periodic
@@ -154,11 +162,14 @@ func (d *detector) report(key string, t *target, emit detect.Emit, grow float64)
 			t.reported[m] = len(t.sizes)
 		}
 		t.sizes = append(t.sizes, len(c.Members))
-		emit(d.alert(key, &c))
+		emit(d.alert(key, &c, t.last))
 	}
 }
 
-func (d *detector) alert(key string, c *campaign.Campaign) event.Alert {
+// alert reports a campaign as seen at asOf (the target's latest attempt):
+// the finding spans the campaign's first attempt to the report, and the
+// members' last attempt is in the evidence.
+func (d *detector) alert(key string, c *campaign.Campaign, asOf time.Time) event.Alert {
 	var related []event.Entity
 	for _, m := range c.Members {
 		related = append(related, event.Entity{Type: event.EntityIP, Value: m})
@@ -177,7 +188,7 @@ func (d *detector) alert(key string, c *campaign.Campaign) event.Alert {
 	sev := event.SeverityLow
 	ev := map[string]any{
 		"members": c.Members, "size": len(c.Members), "events": c.Events, "similarity": c.Score,
-		"reasons": strings.Join(reasons, "; "), what: key,
+		"reasons": strings.Join(reasons, "; "), what: key, "last_activity": c.Last.UTC().Format(time.RFC3339),
 	}
 	if len(c.Shared) > 0 {
 		label := "shared_names"
@@ -194,7 +205,7 @@ func (d *detector) alert(key string, c *campaign.Campaign) event.Alert {
 		// are related entities, so correlation links their incidents
 		// without crediting the campaign to one of them.
 		Entity: event.Entity{Type: event.EntityHost, Value: key},
-		Start:  c.First, End: c.Last, Severity: sev, Score: cmp.Or(c.Score, 0.5),
+		Start:  c.First, End: latest(asOf, c.Last), Severity: sev, Score: cmp.Or(c.Score, 0.5),
 		Techniques: []string{"T1110"}, Related: related, Evidence: ev, Samples: c.Samples,
 	}
 	if d.web {
@@ -237,4 +248,11 @@ func (d *detector) Stats() detect.Stats {
 		return true
 	})
 	return s
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -102,7 +102,7 @@ func loadWindows(ctx context.Context, a ArchiveData) (*windowSet, error) {
 		a.MinEvents = 1
 	}
 	if a.Findings.MinSeverity == 0 {
-		a.Findings.MinSeverity = event.SeverityMedium
+		a.Findings.MinSeverity = event.SeverityLow
 	}
 	ls := newLabelSet()
 	ws := &windowSet{spec: spec}

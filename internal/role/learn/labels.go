@@ -64,11 +64,13 @@ func (s *labelSet) of(entity string, start, end time.Time) (bad bool, family str
 // FindingLabels select the archived findings that label windows bad.
 type FindingLabels struct {
 	// Rules are rule names or family prefixes ("auth.", "web.scanner");
-	// empty means every rule but the compiled models' own (forest.*,
-	// vfdt.*), so a model never learns from its own findings.
+	// empty means every rule but the compiled models' own (forest.,
+	// vfdt., assoc.: a model never learns from its own findings) and the
+	// context rules (campaign., linkage., profile.: they say an entity is
+	// linked to others or changed, not that a window is bad).
 	Rules []string
-	// MinSeverity is the lowest severity that labels (default medium):
-	// informational findings are context, not verdicts.
+	// MinSeverity is the lowest severity that labels (default low):
+	// informational findings are not verdicts.
 	MinSeverity int
 }
 
@@ -77,7 +79,12 @@ func (fl FindingLabels) selects(a *event.Alert) bool {
 		return false
 	}
 	if len(fl.Rules) == 0 {
-		return !strings.HasPrefix(a.Rule, "forest.") && !strings.HasPrefix(a.Rule, "vfdt.")
+		for _, p := range []string{"forest.", "vfdt.", "assoc.", "campaign.", "linkage.", "profile."} {
+			if strings.HasPrefix(a.Rule, p) {
+				return false
+			}
+		}
+		return true
 	}
 	for _, r := range fl.Rules {
 		if a.Rule == r || (strings.HasSuffix(r, ".") && strings.HasPrefix(a.Rule, r)) {
