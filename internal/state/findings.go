@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"winnow/internal/event"
@@ -94,20 +93,6 @@ func toEntity(e entity) (event.Entity, bool) {
 		}
 	}
 	return event.Entity{}, false
-}
-
-// IncidentID identifies a finding's incident: its rule, entity and
-// episode start. Every report of one episode has the same id.
-func IncidentID(a *event.Alert) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(a.Rule))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Entity.Type.String()))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Entity.Value))
-	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(nil, a.Start.UnixNano(), 10))
-	return h.Sum64()
 }
 
 // Digest summarises what a finding says (its canonical JSON), so that a
