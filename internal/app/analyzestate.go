@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"winnow/internal/correlate"
 	"winnow/internal/event"
 	"winnow/internal/pipeline"
 	"winnow/internal/source"
@@ -255,7 +253,7 @@ func (sr *stateRun) report(alerts []event.Alert) ([]event.Alert, []state.Reporte
 	var out []event.Alert
 	for i := range all {
 		a := &all[i]
-		id := incidentID(a)
+		id := state.IncidentID(a)
 		dg, err := state.Digest(a)
 		if err != nil {
 			return nil, nil, err
@@ -272,20 +270,6 @@ func (sr *stateRun) report(alerts []event.Alert) ([]event.Alert, []state.Reporte
 		out = append(out, *a)
 	}
 	return out, reported, nil
-}
-
-// incidentID is the number of a finding's stable identity
-// (correlate.FindingID).
-func incidentID(a *event.Alert) uint64 {
-	b, err := hex.DecodeString(correlate.FindingID(a))
-	if err != nil || len(b) < 8 {
-		panic("BUG: correlate.FindingID is not 16 hex digits")
-	}
-	var id uint64
-	for _, c := range b[:8] {
-		id = id<<8 | uint64(c)
-	}
-	return id
 }
 
 // commit saves the final state: the detectors' as they were before the

@@ -1,12 +1,15 @@
 package state
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
 	"time"
 
+	"winnow/internal/correlate"
 	"winnow/internal/event"
 )
 
@@ -93,6 +96,17 @@ func toEntity(e entity) (event.Entity, bool) {
 		}
 	}
 	return event.Entity{}, false
+}
+
+// IncidentID is a finding's stable identity as a number: the first 8
+// bytes of correlate.FindingID (rule, entity, episode start). Every report
+// of one episode has the same id, in every process.
+func IncidentID(a *event.Alert) uint64 {
+	b, err := hex.DecodeString(correlate.FindingID(a))
+	if err != nil || len(b) < 8 {
+		panic("BUG: correlate.FindingID is not 16 hex digits")
+	}
+	return binary.BigEndian.Uint64(b)
 }
 
 // Digest summarises what a finding says (its canonical JSON), so that a
