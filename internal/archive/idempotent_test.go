@@ -455,3 +455,42 @@ func TestSchema1Archive(t *testing.T) {
 		t.Errorf("the emptied hour directories were not removed: %v", err)
 	}
 }
+
+// futureRow is a row of a later schema: one more column.
+type futureRow struct {
+	AuthRow
+	Extra string `parquet:"some_future_column"`
+}
+
+// TestCompactionKeepsUnknownColumns: a file written by a later winnow
+// (a column this one does not know) is never rewritten by compaction,
+// which would drop the column.
+func TestCompactionKeepsUnknownColumns(t *testing.T) {
+	dir := t.TempDir()
+	run(t, dir, runInput{src: Source{Name: "a.log", Head: head("a.log", 1000)}, evs: lineEvents("a.log", 10)})
+	rel := "kind=auth/month=2026-11/part-20990101T000000.000000000-00001.parquet"
+	f, err := os.Create(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r futureRow
+	ev := lineEvents("b.log", 1)[0]
+	authRow(&ev, rowMeta{}, &r.AuthRow)
+	r.Extra = "keep me"
+	pw := parquet.NewGenericWriter[futureRow](f)
+	pw.Write([]futureRow{r})
+	pw.Close()
+	f.Close()
+	jf, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
+	jf.Write(encodeRecord(&record{Op: opCommit, Commit: Commit{File: rel, Rows: 1, Run: "20990101T000000.000000000",
+		Min: ev.Time, Max: ev.Time, At: time.Now()}}))
+	jf.Close()
+	cs, _, err := Compact(dir, CompactOptions{})
+	if err != nil || len(cs.Skipped) != 1 || !strings.Contains(cs.Skipped[0].Error(), "some_future_column") {
+		t.Fatalf("compaction: %+v %v", cs, err)
+	}
+	rows, err := readAll[futureRow](filepath.Join(dir, rel))
+	if err != nil || len(rows) != 1 || rows[0].Extra != "keep me" {
+		t.Errorf("the later file was changed: %v %v", rows, err)
+	}
+}
