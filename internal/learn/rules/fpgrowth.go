@@ -99,7 +99,9 @@ type tree struct {
 	counts map[int32]int
 }
 
-func newTree() *tree { return &tree{root: &node{item: -1}, head: map[int32]*node{}, counts: map[int32]int{}} }
+func newTree() *tree {
+	return &tree{root: &node{item: -1}, head: map[int32]*node{}, counts: map[int32]int{}}
+}
 
 // insert adds a path of items (already ordered) with a count.
 func (t *tree) insert(items []int32, count int) {
