@@ -228,6 +228,7 @@ func newGenerate() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.IntVar(&o.Hosts, "hosts", 0, "fleet size (default 5)")
 	f.IntVar(&o.Users, "users", 0, "legitimate users (default 12)")
+	f.BoolVar(&o.Hard, "hard", false, "also embed the attacks fixed thresholds miss: a fast brute force over ten names, low-and-slow guessing, credential stuffing from many addresses")
 	cmd.AddCommand(auth, newGenerateDNS(), newGenerateWeb())
 	return cmd
 }

@@ -164,13 +164,14 @@ type GenerateOptions struct {
 	Duration time.Duration
 	Hosts    int
 	Users    int
+	Hard     bool // add the attacks fixed thresholds miss (generate.AuthConfig.Hard)
 	Stdout   io.Writer
 }
 
 // GenerateAuth writes a generated auth log.
 func GenerateAuth(o GenerateOptions) (generate.Truth, error) {
 	gc := generate.DefaultAuthConfig()
-	gc.Seed, gc.Lines, gc.FloodIPs = o.Seed, o.Lines, o.FloodIPs
+	gc.Seed, gc.Lines, gc.FloodIPs, gc.Hard = o.Seed, o.Lines, o.FloodIPs, o.Hard
 	if !o.Start.IsZero() {
 		gc.Start = o.Start
 	}

@@ -65,23 +65,26 @@ func boolean(v parquet.Value) bool { return !v.IsNull() && v.Boolean() }
 
 func coreSetters[T any](core func(*T) *CoreRow) map[string]setter[T] {
 	return map[string]setter[T]{
-		"timestamp":      func(r *T, v parquet.Value, _ *interner) { core(r).Timestamp = time.Unix(0, v.Int64()).UTC() },
-		"event_kind":     func(r *T, v parquet.Value, in *interner) { core(r).Kind = str(v, in) },
-		"event_action":   func(r *T, v parquet.Value, in *interner) { core(r).Action = str(v, in) },
-		"event_outcome":  func(r *T, v parquet.Value, in *interner) { core(r).Outcome = str(v, in) },
-		"host_name":      func(r *T, v parquet.Value, in *interner) { core(r).Host = str(v, in) },
-		"process_name":   func(r *T, v parquet.Value, in *interner) { core(r).Program = str(v, in) },
-		"process_pid":    func(r *T, v parquet.Value, _ *interner) { core(r).PID = i32(v) },
-		"source_ip":      func(r *T, v parquet.Value, in *interner) { core(r).SrcIP = str(v, in) },
-		"source_port":    func(r *T, v parquet.Value, _ *interner) { core(r).SrcPort = i32(v) },
-		"source_domain":  func(r *T, v parquet.Value, in *interner) { core(r).SrcHost = str(v, in) },
-		"user_name":      func(r *T, v parquet.Value, in *interner) { core(r).User = str(v, in) },
-		"event_count":    func(r *T, v parquet.Value, _ *interner) { core(r).Count = i32(v) },
-		"log_file_path":  func(r *T, v parquet.Value, in *interner) { core(r).File = str(v, in) },
-		"log_offset":     func(r *T, v parquet.Value, _ *interner) { core(r).Line = i64(v) },
-		"event_original": func(r *T, v parquet.Value, _ *interner) { core(r).Message = str(v, nil) },
-		"message_offset": func(r *T, v parquet.Value, _ *interner) { core(r).MsgOffset = i32(v) },
-		"message":        func(r *T, v parquet.Value, _ *interner) { core(r).MsgText = str(v, nil) },
+		"timestamp":        func(r *T, v parquet.Value, _ *interner) { core(r).Timestamp = time.Unix(0, v.Int64()).UTC() },
+		"event_kind":       func(r *T, v parquet.Value, in *interner) { core(r).Kind = str(v, in) },
+		"event_action":     func(r *T, v parquet.Value, in *interner) { core(r).Action = str(v, in) },
+		"event_outcome":    func(r *T, v parquet.Value, in *interner) { core(r).Outcome = str(v, in) },
+		"host_name":        func(r *T, v parquet.Value, in *interner) { core(r).Host = str(v, in) },
+		"process_name":     func(r *T, v parquet.Value, in *interner) { core(r).Program = str(v, in) },
+		"process_pid":      func(r *T, v parquet.Value, _ *interner) { core(r).PID = i32(v) },
+		"source_ip":        func(r *T, v parquet.Value, in *interner) { core(r).SrcIP = str(v, in) },
+		"source_port":      func(r *T, v parquet.Value, _ *interner) { core(r).SrcPort = i32(v) },
+		"source_domain":    func(r *T, v parquet.Value, in *interner) { core(r).SrcHost = str(v, in) },
+		"user_name":        func(r *T, v parquet.Value, in *interner) { core(r).User = str(v, in) },
+		"event_count":      func(r *T, v parquet.Value, _ *interner) { core(r).Count = i32(v) },
+		"log_file_path":    func(r *T, v parquet.Value, in *interner) { core(r).File = str(v, in) },
+		"log_offset":       func(r *T, v parquet.Value, _ *interner) { core(r).Line = i64(v) },
+		"event_original":   func(r *T, v parquet.Value, _ *interner) { core(r).Message = str(v, nil) },
+		"message_offset":   func(r *T, v parquet.Value, _ *interner) { core(r).MsgOffset = i32(v) },
+		"message":          func(r *T, v parquet.Value, _ *interner) { core(r).MsgText = str(v, nil) },
+		"observer_name":    func(r *T, v parquet.Value, in *interner) { core(r).SensorName = str(v, in) },
+		"observer_vantage": func(r *T, v parquet.Value, in *interner) { core(r).SensorVantage = str(v, in) },
+		"observer_domain":  func(r *T, v parquet.Value, in *interner) { core(r).SensorDomain = str(v, in) },
 	}
 }
 
@@ -90,7 +93,7 @@ var interned = map[string]bool{
 	"event_kind": true, "event_action": true, "event_outcome": true, "host_name": true, "process_name": true,
 	"log_file_path": true, "auth_method": true, "service_name": true, "user_name": true, "source_ip": true,
 	"user_target_name": true, "url_domain": true, "http_request_method": true, "user_agent_original": true,
-	"http_version": true, "url_extension": true,
+	"http_version": true, "url_extension": true, "observer_name": true, "observer_vantage": true, "observer_domain": true,
 }
 
 func authSetters() map[string]setter[AuthRow] {

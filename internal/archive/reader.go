@@ -35,7 +35,7 @@ type FileRef struct {
 }
 
 // EventKinds are the partitions that hold events (not findings).
-var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "unknown"}
+var EventKinds = []string{"auth", "syslog", "service", "http", "dns", "flow", "audit", "file", "unknown"}
 
 // list finds the part files of kinds whose time range overlaps [from,
 // to), sorted by Min then path. Both layouts are read: kind=/month=/
@@ -185,7 +185,14 @@ func partitionRange(p string) (start, end time.Time, ok bool) {
 }
 
 // readAll reads every row of a small file (findings).
-func readAll[T any](path string) ([]T, error) {
+func readAll[T any](path string) ([]T, error) { return readRows[T](path, false) }
+
+// readAllExact is readAll for rewriting a file (compaction): a file with
+// a column that T does not have (written by a later winnow) is refused
+// rather than rewritten without it.
+func readAllExact[T any](path string) ([]T, error) { return readRows[T](path, true) }
+
+func readRows[T any](path string, exact bool) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
@@ -198,6 +205,17 @@ func readAll[T any](path string) ([]T, error) {
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("corrupt archive file %s: %w", path, err)
+	}
+	if exact {
+		known := map[string]bool{}
+		for _, c := range parquet.SchemaOf(new(T)).Columns() {
+			known[strings.Join(c, ".")] = true
+		}
+		for _, c := range pf.Schema().Columns() {
+			if !known[strings.Join(c, ".")] {
+				return nil, fmt.Errorf("%s has a column this winnow does not know (%s): not rewritten", path, strings.Join(c, "."))
+			}
+		}
 	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()
@@ -375,6 +393,12 @@ func openCursor(ref FileRef) (cursor, error) {
 		return newCursor(ref.Path, f, pf, httpTime, httpEvent), nil
 	case "dns":
 		return newCursor(ref.Path, f, pf, dnsTime, dnsEvent), nil
+	case "flow":
+		return newCursor(ref.Path, f, pf, flowTime, flowEvent), nil
+	case "audit":
+		return newCursor(ref.Path, f, pf, auditTime, auditEvent), nil
+	case "file":
+		return newCursor(ref.Path, f, pf, fileTime, fileEvent), nil
 	}
 	if c, ok := newColumnCursor(ref.Path, f, pf, authSetters(), authTime, authEvent); ok {
 		return c, nil

@@ -48,6 +48,10 @@ type CoreRow struct {
 	// MsgText is the message when it is not a suffix of the record
 	// ("message repeated N times: [ … ]" holds the repeated message).
 	MsgText string `parquet:"message,optional"`
+	// The sensor that saw the event (--sensor; ECS observer.*).
+	SensorName    string `parquet:"observer_name,optional,dict"`
+	SensorVantage string `parquet:"observer_vantage,optional,dict"`
+	SensorDomain  string `parquet:"observer_domain,optional,dict"`
 }
 
 // AuthRow is an event of the auth, syslog and service partitions.
@@ -136,7 +140,7 @@ type FindingRow struct {
 // family is the row schema of a partition kind.
 func family(kind string) string {
 	switch kind {
-	case "http", "dns":
+	case "http", "dns", "flow", "audit", "file":
 		return kind
 	}
 	return "auth"
@@ -162,6 +166,9 @@ func coreRow(ev *event.Event, m rowMeta, r *CoreRow) {
 	}
 	if ev.SrcIP.IsValid() {
 		r.SrcIP = ev.SrcIP.String()
+	}
+	if sn := ev.Sensor; sn != nil {
+		r.SensorName, r.SensorVantage, r.SensorDomain = sn.Name, sn.Vantage, sn.Domain
 	}
 	if len(ev.Msg) > 0 && bytes.HasSuffix(ev.Raw, ev.Msg) {
 		r.MsgOffset = int32(len(ev.Raw) - len(ev.Msg))
@@ -222,6 +229,7 @@ func coreEvent(r *CoreRow, loc *time.Location, ev *event.Event) {
 	if r.SrcIP != "" {
 		ev.SrcIP, _ = netip.ParseAddr(r.SrcIP)
 	}
+	ev.Sensor = sensorOf(r)
 	if r.MsgText != "" {
 		ev.Msg = []byte(r.MsgText)
 	} else if r.MsgOffset >= 0 && int(r.MsgOffset) <= len(ev.Raw) {

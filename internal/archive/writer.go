@@ -261,6 +261,12 @@ func newPartition(kind, rel string, end time.Time) partition {
 		return &part[HTTPRow]{kind: kind, rel: rel, end: end, conv: httpRow, time: httpTime, spare: make(chan []HTTPRow, 1)}
 	case "dns":
 		return &part[DNSRow]{kind: kind, rel: rel, end: end, conv: dnsRow, time: dnsTime, spare: make(chan []DNSRow, 1)}
+	case "flow":
+		return &part[FlowRow]{kind: kind, rel: rel, end: end, conv: flowRow, time: flowTime, spare: make(chan []FlowRow, 1)}
+	case "audit":
+		return &part[AuditRow]{kind: kind, rel: rel, end: end, conv: auditRow, time: auditTime, spare: make(chan []AuditRow, 1)}
+	case "file":
+		return &part[FileRow]{kind: kind, rel: rel, end: end, conv: fileRow, time: fileTime, spare: make(chan []FileRow, 1)}
 	}
 	return &part[AuthRow]{kind: kind, rel: rel, end: end, conv: authRow, time: authTime, spare: make(chan []AuthRow, 1)}
 }

@@ -249,9 +249,18 @@ func EnabledDetectors(cfg *Config, newRegistry func() *detect.Registry) ([]detec
 
 func (d *Daemon) openInput(in *Input) (source.Source, error) {
 	switch in.Type {
-	case "follow", "file":
-		return source.NewFollow(source.FollowOptions{Name: in.Name, Patterns: in.Paths, Once: in.Type == "file",
-			FromStart: in.FromStart || in.Type == "file", Poll: time.Duration(in.Poll), MaxLine: in.MaxLine})
+	case "follow":
+		return source.NewFollow(source.FollowOptions{Name: in.Name, Patterns: in.Paths,
+			FromStart: in.FromStart, Poll: time.Duration(in.Poll), MaxLine: in.MaxLine})
+	case "file":
+		ins, errs := source.Expand(in.Paths)
+		for _, err := range errs {
+			d.log.Warn("input", "name", in.Name, "err", err)
+		}
+		if len(ins) == 0 {
+			return nil, fmt.Errorf("no readable file in %v", in.Paths)
+		}
+		return source.NewFiles(in.Name, ins, os.Stdin, source.Options{MaxLine: in.MaxLine}), nil
 	case "syslog":
 		return syslognet.Listen(syslognet.Options{Name: in.Name, Network: in.Network, Address: in.Address,
 			CertFile: in.CertFile, KeyFile: in.KeyFile, MaxLine: in.MaxLine, MaxConns: in.MaxConns,

@@ -368,3 +368,38 @@ func TestServeNoDuplicateAfterRestart(t *testing.T) {
 		t.Fatalf("%d reports, want 2", len(docs))
 	}
 }
+
+// A file input reads .gz and plain files once; when every input ended the
+// daemon drains and Run returns.
+func TestServeFileInputEnds(t *testing.T) {
+	dir := t.TempDir()
+	var lines []string
+	for i := range 25 {
+		lines = append(lines, fmt.Sprintf("Nov 22 10:00:%02d web1 sshd[%d]: Failed password for root from 203.0.113.5 port %d ssh2", i, i, 40000+i))
+	}
+	os.WriteFile(filepath.Join(dir, "auth.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	out := filepath.Join(dir, "f.jsonl")
+	yml := fmt.Sprintf("listen: {metrics: \"\"}\ninputs: [{name: old, type: file, paths: [%s/auth.log*]}]\nsinks: [{type: jsonl, path: %s}]\nengine: {year: 2026, timezone: UTC}\n", dir, out)
+	cfg, _ := ParseConfig("t.yaml", []byte(yml), nil)
+	d, err := New(Options{Config: cfg, NewRegistry: registry, Formats: formats()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background(), nil) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon did not end with its inputs")
+	}
+	found := false
+	for _, dc := range readDocs(t, out) {
+		found = found || (dc.Rule.Name == "auth.brute_force" && dc.Source.IP == "203.0.113.5")
+	}
+	if !found {
+		t.Fatal("no brute-force finding from the file input")
+	}
+}
