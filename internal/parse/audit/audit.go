@@ -96,7 +96,6 @@ type decoder struct {
 	rec     record
 	line    int64
 	interp  bool // ausearch -i output
-	samples int
 }
 
 func (d *decoder) run(r io.Reader) error {
