@@ -37,7 +37,7 @@ const (
 	DefaultDetail = 3
 	minWidth      = 40
 	// maxEvidenceLines caps a finding's evidence in the detail.
-	maxEvidenceLines = 2
+	maxEvidenceLines = 1
 )
 
 const (
