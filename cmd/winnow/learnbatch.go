@@ -47,7 +47,7 @@ func usage(err error) error {
 func addBatchLearnCommands(root *cobra.Command) {
 	l := learnCommand(root)
 	l.Short = "Learn models: streaming learners over CSV (hst, vfdt), batch learners over the archive or CSV (forest, tree)"
-	l.AddCommand(newLearnForest(false), newLearnForest(true), newLearnCampaigns())
+	l.AddCommand(newLearnForest(false), newLearnForest(true), newLearnCampaigns(), newLearnRules())
 	for _, c := range l.Commands() {
 		if c.Name() == "vfdt" {
 			archiveVFDT(c)
@@ -277,6 +277,68 @@ as detectors campaign.auth and campaign.web.`,
 	f.StringSliceVar(&o.GeoIP, "geoip", nil, "MaxMind-format ASN (or City) databases: the autonomous system joins the compared attributes")
 	f.Float64Var(&o.Threshold, "threshold", 0.6, "combined similarity two sources need to be linked (0–1)")
 	f.IntVar(&o.MinEvents, "min-events", 10, "failed attempts a source needs to be clustered")
+	f.StringVar(&o.Format, "format", "text", "report: text or json")
+	return cmd
+}
+
+func newLearnRules() *cobra.Command {
+	var o learn.RulesOptions
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "rules --archive DIR --transactions auth|http|findings [flags]",
+		Short: "Mine association rules (FP-growth) from the archive: detectors that fire together, names and networks that go together",
+		Long: `Learn rules groups the archive into transactions, one per entity and
+--window, and mines the frequent itemsets (FP-growth) and the rules X → y
+between them with their support (share of transactions with X and y),
+confidence (share of X's transactions that have y) and lift (how many
+times likelier y is given X). Redundant rules (a shorter X gives y as
+surely) are dropped; the strongest are shown first.
+
+  findings  per entity: the detectors that fired (rule=auth.brute_force)
+  auth      per source address: the account names it used (user=admin),
+            its /24 (net=…) and whether it logged in (logged-in)
+  http      per client: the paths answered 4xx/5xx (path=…), user agents
+            (ua=…) and its /24
+
+With -o, the rules shown become a model: 'winnow analyze --model FILE'
+reports (assoc.auth, assoc.http) a source whose window holds every item
+of a rule — it matches the campaign signature the rule describes.`,
+		Example: `  winnow learn rules --archive arch/ --transactions findings
+  winnow learn rules --archive arch/ --transactions auth --min-support 0.02 --min-lift 5 -o names.wnm
+  winnow analyze --model names.wnm /var/log/auth.log`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, x := range []struct {
+				s   string
+				dst *time.Time
+			}{{from, &o.From}, {to, &o.To}} {
+				if x.s == "" {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339, x.s)
+				if err != nil {
+					return app.UsageError{Err: err}
+				}
+				*x.dst = t
+			}
+			o.Stdout, o.Stderr, o.Location, o.Version = os.Stdout, os.Stderr, time.Local, version
+			return usage(learn.Rules(cmd.Context(), o))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Archive, "archive", "", "archive directory")
+	f.StringVar(&from, "from", "", "first event time, RFC 3339")
+	f.StringVar(&to, "to", "", "end of the range (exclusive), RFC 3339")
+	f.StringVar(&o.Transactions, "transactions", "findings", "what a transaction holds: findings, auth or http")
+	f.DurationVar(&o.Window, "window", 24*time.Hour, "time span of one entity's transaction")
+	f.Float64Var(&o.Mining.MinSupport, "min-support", 0.01, "least share of transactions an itemset appears in")
+	f.IntVar(&o.Mining.MinCount, "min-count", 3, "and least number of transactions")
+	f.Float64Var(&o.Mining.MinConfidence, "min-confidence", 0.8, "least confidence of a rule")
+	f.Float64Var(&o.Mining.MinLift, "min-lift", 1.5, "least lift of a rule")
+	f.IntVar(&o.Mining.MaxLen, "max-len", 4, "most items in an itemset")
+	f.IntVar(&o.Top, "top", 30, "rules shown (and written with -o)")
+	f.StringVarP(&o.Out, "output", "o", "", "write the rules shown as a model (auth and http transactions)")
+	f.StringVar(&o.Site, "site", defaultSite(), "site name recorded in the model")
 	f.StringVar(&o.Format, "format", "text", "report: text or json")
 	return cmd
 }

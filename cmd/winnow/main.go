@@ -82,8 +82,8 @@ func analyzeFlags(cmd *cobra.Command, o *app.AnalyzeOptions, inputs bool) {
 	f.StringVar(&o.FailOn, "fail-on", "", "exit 1 if a finding reaches this severity (low, medium, high, critical or 1-100)")
 	f.StringVar(&o.MinSeverity, "min-severity", "", "hide incidents below this severity: medium by default (info when --only names rules); low adds entities with weak signals only; info shows everything, and in JSON every finding too")
 	f.IntVar(&o.Top, "top", 20, "incidents listed in the text report, one line each (0 = all)")
-	f.IntVar(&o.Detail, "detail", 3, "incidents shown in detail after the list (-1 = none)")
-	f.IntVar(&o.Samples, "samples", 3, "evidence lines shown per finding in the text report (0 = all kept)")
+	f.IntVar(&o.Detail, "detail", 2, "incidents shown in detail after the list (-1 = none)")
+	f.IntVar(&o.Samples, "samples", 2, "evidence lines shown per finding in the detail of the text report (0 = all kept)")
 	f.IntVar(&o.Workers, "workers", 0, "detector shards (0 = GOMAXPROCS)")
 	f.StringSliceVar(&o.Only, "only", nil, "run only these detectors or families (e.g. auth.brute_force,auth.)")
 	f.StringSliceVar(&o.Disable, "disable", nil, "do not run these detectors or families")
@@ -228,6 +228,7 @@ func newGenerate() *cobra.Command {
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.IntVar(&o.Hosts, "hosts", 0, "fleet size (default 5)")
 	f.IntVar(&o.Users, "users", 0, "legitimate users (default 12)")
+	f.BoolVar(&o.Hard, "hard", false, "also embed the attacks fixed thresholds miss: a fast brute force over ten names, low-and-slow guessing, credential stuffing from many addresses")
 	cmd.AddCommand(auth, newGenerateDNS(), newGenerateWeb())
 	return cmd
 }

@@ -6,10 +6,12 @@ import (
 	"os"
 
 	"winnow/internal/detect"
+	"winnow/internal/detect/assoc"
 	dforest "winnow/internal/detect/forest"
 	"winnow/internal/detect/geo"
 	"winnow/internal/enrich/geoip"
 	"winnow/internal/event"
+	"winnow/internal/learn/rules"
 	"winnow/internal/modelfile"
 )
 
@@ -32,6 +34,24 @@ func isCompiledModel(path string) (bool, error) {
 // registerCompiled loads a compiled model and registers its detector,
 // printing warnings (a model from another site) on stderr.
 func registerCompiled(reg *detect.Registry, path, site string, stderr io.Writer) error {
+	h, _, err := modelfile.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if h.Type == rules.ModelType {
+		m, warn, err := assoc.Load(path, site)
+		if err != nil {
+			return err
+		}
+		for _, w := range warn {
+			fmt.Fprintf(stderr, "winnow: warning: %s: %s\n", path, w)
+		}
+		s := assoc.Spec(m, path)
+		if _, dup := reg.Get(s.Name); dup {
+			return fmt.Errorf("--model %s: a %s rules model was already given", path, m.Kind)
+		}
+		return reg.Register(s)
+	}
 	c, warn, err := dforest.Load(path, site, false)
 	if err != nil {
 		return err

@@ -1,12 +1,15 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/ulikunitz/xz"
 
 	"winnow/internal/generate"
 	"winnow/internal/testdata"
@@ -117,15 +120,15 @@ func TestDemoWritesOnlyNamedFiles(t *testing.T) {
 	dir := t.TempDir()
 	mine := filepath.Join(dir, "access.log")
 	write(t, mine, "the user's own log\n")
-	demo := func(o DemoOptions) (int, error, string) {
+	demo := func(o DemoOptions) (int, string, error) {
 		var out, errb strings.Builder
 		o.Seed = 1
 		o.Analyze = AnalyzeOptions{Output: "json", Quiet: true, Stdout: &out, Stderr: &errb, Only: []string{"auth.brute_force"}}
 		code, err := Demo(context.Background(), o)
-		return code, err, errb.String()
+		return code, errb.String(), err
 	}
 	saved := filepath.Join(dir, "mydemo.log")
-	code, err, stderr := demo(DemoOptions{Save: saved})
+	code, stderr, err := demo(DemoOptions{Save: saved})
 	if code != ExitOK || err != nil {
 		t.Fatalf("exit %d: %v", code, err)
 	}
@@ -145,14 +148,14 @@ func TestDemoWritesOnlyNamedFiles(t *testing.T) {
 	}
 	// Existing files are refused without --force (before anything is
 	// generated), overwritten with it.
-	code, err, _ = demo(DemoOptions{Save: saved, SaveWeb: mine})
+	code, _, err = demo(DemoOptions{Save: saved, SaveWeb: mine})
 	if code != ExitUsage || err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("existing files: exit %d, err %v", code, err)
 	}
 	if b, _ := os.ReadFile(mine); string(b) != "the user's own log\n" {
 		t.Fatalf("access.log overwritten without --force")
 	}
-	code, err, stderr = demo(DemoOptions{Save: saved, SaveWeb: mine, SaveDNS: filepath.Join(dir, "d.pcap"), Force: true})
+	code, stderr, err = demo(DemoOptions{Save: saved, SaveWeb: mine, SaveDNS: filepath.Join(dir, "d.pcap"), Force: true})
 	if code != ExitOK || err != nil {
 		t.Fatalf("--force: exit %d, err %v", code, err)
 	}
@@ -283,5 +286,44 @@ func TestModelFromAnotherSiteWarns(t *testing.T) {
 	r = analyze(t, []string{site}, func(o *AnalyzeOptions) { o.Models = []string{model}; o.Only = []string{"bayes."} })
 	if strings.Contains(r.stderr, "never saw in training") {
 		t.Errorf("warning on the model's own site:\n%s", r.stderr)
+	}
+}
+
+// Issue 10 item 14: packets are not counted as lines; an .xz rotation is
+// read; a directory holding logs winnow does not read (dpkg.log, apt's
+// history.log) is analysed with a note, not exit 2.
+func TestPacketsXZAndDebianLogDir(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "dns.pcap")
+	if _, err := GenerateDNS(GenerateDNSOptions{Out: pcap, Queries: 2000, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := analyze(t, []string{pcap}, nil)
+	if r.code != ExitOK || !strings.Contains(r.stderr, "winnow: 0 lines, ") || !strings.Contains(r.stderr, " packets, ") {
+		t.Errorf("pcap summary:\n%s", r.stderr)
+	}
+
+	logs := filepath.Join(dir, "var-log")
+	os.MkdirAll(filepath.Join(logs, "apt"), 0o755)
+	var xzb bytes.Buffer
+	w, _ := xz.NewWriter(&xzb)
+	w.Write([]byte(attack("\n")))
+	w.Close()
+	write(t, filepath.Join(logs, "auth.log.2.xz"), xzb.String())
+	write(t, filepath.Join(logs, "dpkg.log"), strings.Repeat("2026-11-22 10:00:00 status installed libc6:amd64 2.36-9\n", 50))
+	write(t, filepath.Join(logs, "apt", "history.log"), "\nStart-Date: 2026-11-22  10:00:00\nCommandline: apt-get upgrade\nEnd-Date: 2026-11-22  10:00:05\n")
+	r = analyze(t, []string{logs}, nil)
+	if r.code != ExitOK {
+		t.Fatalf("a Debian-like /var/log: exit %d\n%s", r.code, r.stderr)
+	}
+	found := false
+	for _, d := range r.docs {
+		found = found || (d.Rule.Name == "auth.success_after_failures" && d.Winnow.Entity.Value == "203.0.113.5")
+	}
+	if !found {
+		t.Errorf("the attack in auth.log.2.xz was not found:\n%s", r.stderr)
+	}
+	if strings.Count(r.stderr, "winnow: note:") != 2 {
+		t.Errorf("want a note for dpkg.log and history.log:\n%s", r.stderr)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"winnow/internal/event"
 )
 
@@ -386,5 +388,109 @@ func TestJournalCheckpoint(t *testing.T) {
 	st2, err := readState(dir)
 	if err != nil || st2.bad != 2 || len(st2.files) != len(st.files) {
 		t.Errorf("torn lines: %d bad, %d files (want 2 bad, %d files), %v", st2.bad, len(st2.files), len(st.files), err)
+	}
+}
+
+// TestSchema1Archive: an archive written by winnow before schema 2 (hour
+// partitions, plain commit lines, no run records) is read as it is, is
+// not touched by a new writer's recovery, and compaction moves it into
+// month partitions with the same events read back.
+func TestSchema1Archive(t *testing.T) {
+	dir := t.TempDir()
+	evs := lineEvents("old.log", 300) // 22 Nov 2026, one per minute: hours 00-05
+	var log bytes.Buffer
+	for h := 0; h < 6; h++ {
+		var rows []AuthRow
+		for i := range evs {
+			if evs[i].Time.Hour() == h {
+				var r AuthRow
+				authRow(&evs[i], rowMeta{}, &r)
+				rows = append(rows, r)
+			}
+		}
+		rel := fmt.Sprintf("kind=auth/date=2026-11-22/hour=%02d/part-20261122T060000.000000000-%05d.parquet", h, h+1)
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755)
+		f, err := os.Create(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := parquet.NewGenericWriter[AuthRow](f)
+		pw.Write(rows)
+		pw.Close()
+		fi, _ := f.Stat()
+		f.Close()
+		fmt.Fprintf(&log, `{"file":%q,"rows":%d,"min":"2026-11-22T%02d:00:00Z","max":"2026-11-22T%02d:59:00Z","run":"20261122T060000.000000000","bytes":%d}`+"\n",
+			rel, len(rows), h, h, fi.Size())
+	}
+	os.WriteFile(filepath.Join(dir, journalName), log.Bytes(), 0o644)
+	os.WriteFile(filepath.Join(dir, "kind=auth/date=2026-11-22/hour=03/.part-20261122T060000.000000000-00099.parquet.tmp"), []byte("x"), 0o644)
+	before := readAllEvents(t, dir)
+	if len(before) != len(evs) {
+		t.Fatalf("read %d events of a schema 1 archive, want %d", len(before), len(evs))
+	}
+	w, err := NewWriter(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if rec := w.Stats().Recovered; len(rec.RolledBack) != 0 || rec.Temps != 1 {
+		t.Errorf("recovery on a schema 1 archive: %+v (want only the stale temporary file removed)", rec)
+	}
+	cs, _, err := Compact(dir, CompactOptions{})
+	if err != nil || cs.Inputs != 6 || cs.Outputs != 1 {
+		t.Fatalf("compaction: %+v %v", cs, err)
+	}
+	after := readAllEvents(t, dir)
+	if len(after) != len(before) {
+		t.Fatalf("%d events after compaction, %d before", len(after), len(before))
+	}
+	for i := range before {
+		if !equalEvent(before[i], after[i]) {
+			t.Fatalf("event %d differs after compaction", i)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kind=auth/date=2026-11-22")); !os.IsNotExist(err) {
+		t.Errorf("the emptied hour directories were not removed: %v", err)
+	}
+}
+
+// futureRow is a row of a later schema: one more column.
+type futureRow struct {
+	AuthRow
+	Extra string `parquet:"some_future_column"`
+}
+
+// TestCompactionKeepsUnknownColumns: a file written by a later winnow
+// (a column this one does not know) is never rewritten by compaction,
+// which would drop the column.
+func TestCompactionKeepsUnknownColumns(t *testing.T) {
+	dir := t.TempDir()
+	run(t, dir, runInput{src: Source{Name: "a.log", Head: head("a.log", 1000)}, evs: lineEvents("a.log", 10)})
+	rel := "kind=auth/month=2026-11/part-20990101T000000.000000000-00001.parquet"
+	f, err := os.Create(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r futureRow
+	ev := lineEvents("b.log", 1)[0]
+	authRow(&ev, rowMeta{}, &r.AuthRow)
+	r.Extra = "keep me"
+	pw := parquet.NewGenericWriter[futureRow](f)
+	pw.Write([]futureRow{r})
+	pw.Close()
+	f.Close()
+	jf, _ := os.OpenFile(filepath.Join(dir, journalName), os.O_APPEND|os.O_WRONLY, 0)
+	jf.Write(encodeRecord(&record{Op: opCommit, Commit: Commit{File: rel, Rows: 1, Run: "20990101T000000.000000000",
+		Min: ev.Time, Max: ev.Time, At: time.Now()}}))
+	jf.Close()
+	cs, _, err := Compact(dir, CompactOptions{})
+	if err != nil || len(cs.Skipped) != 1 || !strings.Contains(cs.Skipped[0].Error(), "some_future_column") {
+		t.Fatalf("compaction: %+v %v", cs, err)
+	}
+	rows, err := readAll[futureRow](filepath.Join(dir, rel))
+	if err != nil || len(rows) != 1 || rows[0].Extra != "keep me" {
+		t.Errorf("the later file was changed: %v %v", rows, err)
 	}
 }

@@ -24,14 +24,14 @@ func TestRoundTripFlowAuditFile(t *testing.T) {
 			Host: "web1", PID: 42, User: "alice", Program: "httpd", Command: "httpd -k start",
 			Audit: &event.Audit{Serial: 96, Type: "AVC", Records: []string{"AVC", "SYSCALL"}, Syscall: "open", Exit: "-13", PPID: 1,
 				AUID: "alice", UID: "48", EUID: "48", Comm: "httpd", Exe: "/usr/sbin/httpd", Cwd: "/", Argv: []string{"httpd", "-k", "start"},
-				Paths: []event.AuditPath{{Name: "/etc/shadow", NameType: "NORMAL", Mode: 0o100640, OUID: "0"}},
+				Paths:  []event.AuditPath{{Name: "/etc/shadow", NameType: "NORMAL", Mode: 0o100640, OUID: "0"}},
 				Denied: true, Perms: "read", SContext: "system_u:system_r:httpd_t:s0", TContext: "system_u:object_r:shadow_t:s0", TClass: "file",
 				Name: "/etc/shadow", Op: "x", Caps: "fp=1"},
 			Ref: event.Ref{File: "audit.log", Line: 2}, Raw: []byte("type=AVC msg=audit(1:96): avc: denied")},
 		{Time: t0.Add(2 * time.Second), Kind: event.KindFile, Action: event.ActFileTransfer, Count: 1,
 			SrcIP: netip.MustParseAddr("93.184.216.34"), DstIP: netip.MustParseAddr("192.168.1.10"),
 			File: &event.File{MD5: "44d88612fea8a8f36de82e1278abb02f", SHA1: "x", Name: "a.exe", MimeType: "application/x-dosexec", Size: 10, Source: "HTTP", FUID: "F1", ConnUID: "C1"},
-			Ref: event.Ref{File: "files.log", Line: 3}},
+			Ref:  event.Ref{File: "files.log", Line: 3}},
 	}
 	dir := t.TempDir()
 	w, err := NewWriter(Options{Dir: dir, Run: "t1"})

@@ -185,7 +185,14 @@ func partitionRange(p string) (start, end time.Time, ok bool) {
 }
 
 // readAll reads every row of a small file (findings).
-func readAll[T any](path string) ([]T, error) {
+func readAll[T any](path string) ([]T, error) { return readRows[T](path, false) }
+
+// readAllExact is readAll for rewriting a file (compaction): a file with
+// a column that T does not have (written by a later winnow) is refused
+// rather than rewritten without it.
+func readAllExact[T any](path string) ([]T, error) { return readRows[T](path, true) }
+
+func readRows[T any](path string, exact bool) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
@@ -198,6 +205,17 @@ func readAll[T any](path string) ([]T, error) {
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("corrupt archive file %s: %w", path, err)
+	}
+	if exact {
+		known := map[string]bool{}
+		for _, c := range parquet.SchemaOf(new(T)).Columns() {
+			known[strings.Join(c, ".")] = true
+		}
+		for _, c := range pf.Schema().Columns() {
+			if !known[strings.Join(c, ".")] {
+				return nil, fmt.Errorf("%s has a column this winnow does not know (%s): not rewritten", path, strings.Join(c, "."))
+			}
+		}
 	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()

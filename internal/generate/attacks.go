@@ -204,8 +204,97 @@ func (g *gen) planAttacks(rng *rand.Rand) *planSrc {
 		g.planBreakIn(p, rng, ts, h, ip, u, door, id)
 		attack("break-in", []uint32{ip}, []string{u.name, door}, ruleSuccessAfter, ruleSudoSensitive, ruleAccountChange)
 	}
+	if g.hard {
+		g.planHard(p, rng, addrs[5+distributedIPs:], when, attack)
+	}
 	p.sort()
 	return p
+}
+
+// ruleStuffing is the rule credential stuffing is expected to trigger.
+const ruleStuffing = "auth.credential_stuffing"
+
+// planHard plans the attacks a fixed threshold misses, with their ground
+// truth:
+//
+//   - a fast brute force spread over ten account names: 17 failures in one
+//     minute from one address (below a fixed 20);
+//   - low-and-slow guessing: SlowSources addresses, each 11–13 failures on
+//     one existing account over about two hours;
+//   - credential stuffing: 30 addresses, each two or three tries on
+//     different accounts of a leaked list (real accounts of the fleet and
+//     names it does not have) within an hour.
+func (g *gen) planHard(p *planSrc, rng *rand.Rand, addrs []uint32, when func(frac, jit float64) int64,
+	attack func(name string, ips []uint32, users []string, rules ...string)) {
+	f := g.f
+	pub := func() int32 { return f.public[rng.IntN(len(f.public))] }
+	fail := func(t int64, c conn) {
+		p.schedule(t, -1, func(g *gen, rng *rand.Rand, t int64) { g.failConn(rng, t, c) })
+	}
+	people := make([]string, 0, f.people)
+	for i := 0; i < f.people; i++ {
+		people = append(people, f.users[i].name)
+	}
+	next := 0
+	take := func() uint32 { next++; return addrs[next-1] }
+
+	// Fast brute force over ten names, 17 failures in 60 s.
+	{
+		ip, h := take(), pub()
+		names := append(slices.Clone(people[:min(5, len(people))]), "admin", "test", "oracle", "ubuntu", "git")
+		names = names[:min(10, len(names))]
+		t0 := when(0.35, 0.02)
+		left := 17
+		for k := 0; left > 0; k++ {
+			n := min(1+rng.IntN(2), left)
+			left -= n
+			u := names[k%len(names)]
+			fail(t0+int64(k)*6, conn{h: h, ip: ip, user: u, valid: f.isAccount(u), tries: n, gap: 2})
+		}
+		attack("fast-spread-brute-force", []uint32{ip}, names, ruleBruteForce)
+	}
+
+	// Low and slow: 11–13 failures on one account over about two hours.
+	slow := g.slow
+	if slow <= 0 {
+		slow = 3
+	}
+	for i := 0; i < slow; i++ {
+		ip, h := take(), pub()
+		u := people[rng.IntN(len(people))]
+		n := 11 + rng.IntN(3)
+		t0 := when(0.40+0.04*float64(i), 0.01)
+		step := int64(7200) / int64(n)
+		for k := 0; k < n; k++ {
+			fail(t0+int64(k)*step+rng.Int64N(step/3+1), conn{h: h, ip: ip, user: u, valid: true, tries: 1, gap: 2})
+		}
+		attack("low-and-slow", []uint32{ip}, []string{u}, ruleBruteForce)
+	}
+
+	// Credential stuffing: 30 addresses, a few leaked pairs each.
+	{
+		h := pub()
+		leaked := slices.Clone(people)
+		for _, n := range f.noise[:min(len(f.noise), 2*len(people)/3+5)] {
+			leaked = append(leaked, n)
+		}
+		rng.Shuffle(len(leaked), func(i, j int) { leaked[i], leaked[j] = leaked[j], leaked[i] })
+		t0 := when(0.62, 0.02)
+		var ips []uint32
+		var users []string
+		k := 0
+		for i := 0; i < 30; i++ {
+			ip := take()
+			ips = append(ips, ip)
+			for j, n := 0, 2+rng.IntN(2); j < n; j++ {
+				u := leaked[k%len(leaked)]
+				k++
+				users = append(users, u)
+				fail(t0+rng.Int64N(3600), conn{h: h, ip: ip, user: u, valid: f.isAccount(u), tries: 1, gap: 2})
+			}
+		}
+		attack("credential-stuffing", ips, users, ruleStuffing)
+	}
 }
 
 // planBreakIn plans the attacker's session from the successful login at ts.

@@ -42,6 +42,12 @@ type AuthConfig struct {
 	Duration time.Duration // length of the log
 	Hosts    int
 	Users    int
+	// Hard adds the attacks simple thresholds miss (see planHard): a fast
+	// brute force spread over ten names, low-and-slow guessing, credential
+	// stuffing from many addresses at a few tries each.
+	Hard bool
+	// SlowSources is the number of low-and-slow sources with Hard (default 3).
+	SlowSources int
 }
 
 // DefaultAuthConfig returns a day for five hosts and twelve people.
@@ -304,6 +310,9 @@ type gen struct {
 	stamp  []byte
 
 	noiseIPs ipAlloc
+
+	hard bool // plan the hard attacks (AuthConfig.Hard)
+	slow int  // low-and-slow sources
 }
 
 // Streams of the PCG generator: one per purpose, so that the fleet and the
@@ -340,6 +349,7 @@ func newGen(cfg AuthConfig, sc scales, w io.Writer, flood bool) *gen {
 	}
 	frng := newRand(cfg.Seed, streamFleet)
 	g.f = newFleet(frng, cfg.Hosts, cfg.Users)
+	g.hard, g.slow = cfg.Hard, cfg.SlowSources
 	g.f.noise = g.f.invalidNames(4 * len(dictionary))
 	add := uint32(frng.Uint64())
 	g.noiseIPs = ipAlloc{next: 0, add: add}

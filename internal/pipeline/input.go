@@ -237,11 +237,7 @@ func lastLines(path string, size int64) [][]byte {
 			buf = buf[i+1:]
 		}
 	}
-	var out [][]byte
-	for _, l := range bytes.FieldsFunc(buf, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		out = append(out, l)
-	}
-	return out
+	return bytes.FieldsFunc(buf, func(r rune) bool { return r == '\n' || r == '\r' })
 }
 
 // firstField returns at most n leading bytes of b as printable text.

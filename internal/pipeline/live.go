@@ -31,6 +31,8 @@ type LiveInput struct {
 	// Format forces the format by name; "" sniffs it from the first
 	// records (until a format is recognised, records count as malformed).
 	Format string
+	// Sensor, when set, is put on every event of the input (Event.Sensor).
+	Sensor *event.Sensor
 }
 
 // LiveConfig configures a live run.
@@ -455,6 +457,7 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 			continue
 		}
 		ev.Ref = event.Ref{File: li.refName(r), Line: r.N}
+		ev.Sensor = li.in.Sensor
 		n := int(ev.Count)
 		ev.Count = 1
 		if n > li.maxRep {

@@ -160,7 +160,11 @@ func New(o Options) (_ *Daemon, err error) {
 				return nil, err
 			}
 		}
-		inputs = append(inputs, pipeline.LiveInput{Source: src, Format: cfg.Inputs[i].Format})
+		li := pipeline.LiveInput{Source: src, Format: cfg.Inputs[i].Format}
+		if sc := cfg.Inputs[i].Sensor; sc != (SensorConfig{}) {
+			li.Sensor = &event.Sensor{Name: sc.Name, Vantage: sc.Vantage, Domain: sc.Domain}
+		}
+		inputs = append(inputs, li)
 	}
 	for i := range cfg.Sinks {
 		s, err := d.openSink(&cfg.Sinks[i])

@@ -45,6 +45,7 @@ func Specs() []detect.Spec {
 		successAfterFailuresSpec(),
 		accountTakeoverSpec(),
 		distributedSpec(),
+		stuffingSpec(),
 		newSourceSpec(),
 		unusualHourSpec(),
 		sudoSensitiveSpec(),

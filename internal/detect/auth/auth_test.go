@@ -161,13 +161,25 @@ func num(t *testing.T, a event.Alert, key string) float64 {
 func TestBruteForce(t *testing.T) {
 	var s scenario
 	s.fails(at(0), 10*time.Second, 25, "203.0.113.7", "root")
-	s.fails(at(0), 30*time.Second, 15, "198.51.100.2", "admin", invalid) // below threshold
+	s.fails(at(0), 30*time.Second, 15, "198.51.100.2", "admin", invalid) // below the bar: low
+	s.fails(at(0), 30*time.Second, 9, "198.51.100.3", "admin", invalid)  // below the floor: nothing
 	// The same source again after a 2h pause: a second episode.
 	s.fails(at(3*time.Hour), 10*time.Second, 30, "203.0.113.7", "root")
 	got := run(t, s.evs, "auth.brute_force", nil)
-	bf := byRule(got, "auth.brute_force")
+	var bf []event.Alert
+	for _, a := range byRule(got, "auth.brute_force") {
+		if a.Entity.Value == "203.0.113.7" {
+			bf = append(bf, a)
+		}
+	}
 	if len(bf) != 2 {
 		t.Fatalf("want 2 episodes of 203.0.113.7, got %v", summary(got))
+	}
+	if low := one(t, got, "auth.brute_force", "198.51.100.2"); low.Severity != event.SeverityLow {
+		t.Errorf("15 tries before the server's usual is learned: severity %d, want low", low.Severity)
+	}
+	if len(got) != 3 {
+		t.Errorf("findings %v", summary(got))
 	}
 	if n := num(t, bf[0], "attempts"); n != 25 {
 		t.Errorf("first episode attempts = %v, want 25", n)
@@ -594,5 +606,46 @@ func TestHostNameSource(t *testing.T) {
 		if !strings.Contains(smp.Text, "root") {
 			t.Errorf("root finding shows a line that is not about root: %q", smp.Text)
 		}
+	}
+}
+
+// TestCredentialStuffing: 20 addresses, two tries each on the host's
+// existing accounts, none of them a place anyone logs in from: one finding
+// on the host naming the crowd. The same crowd on one account is a
+// distributed brute force, not stuffing; people mistyping from addresses
+// they log in from are not a crowd.
+func TestCredentialStuffing(t *testing.T) {
+	users := []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"}
+	var s scenario
+	for i := 0; i < 6; i++ { // people who log in from their offices, with typos
+		src := fmt.Sprintf("10.0.0.%d", i+1)
+		s.add(at(-time.Hour), event.ActLoginSuccess, src, users[i])
+		s.fails(at(time.Duration(i)*time.Minute), time.Second, 2, src, users[i])
+	}
+	for i := 0; i < 20; i++ {
+		src := fmt.Sprintf("198.51.100.%d", 10+i)
+		s.fails(at(time.Duration(i)*2*time.Minute), 5*time.Second, 1, src, users[i%len(users)])
+		s.fails(at(time.Duration(i)*2*time.Minute+30*time.Second), 5*time.Second, 1, src, users[(i+3)%len(users)])
+	}
+	got := run(t, s.evs, "auth.credential_stuffing", nil)
+	if len(got) == 0 {
+		t.Fatal("no finding")
+	}
+	a := got[0]
+	if a.Entity.Value != "web-01" || num(t, a, "sources") != 20 || num(t, a, "accounts") != 8 || a.Severity < event.SeverityMedium {
+		t.Errorf("stuffing = %s %v", a.Description, a.Evidence)
+	}
+	for _, r := range a.Related {
+		if strings.HasPrefix(r.Value, "10.0.0.") {
+			t.Errorf("a person's address in the crowd: %v", r)
+		}
+	}
+	// one account only: not stuffing
+	var d scenario
+	for i := 0; i < 20; i++ {
+		d.fails(at(time.Duration(i)*time.Minute), 5*time.Second, 2, fmt.Sprintf("198.51.100.%d", 10+i), "carol")
+	}
+	if got := run(t, d.evs, "auth.credential_stuffing", nil); len(got) != 0 {
+		t.Errorf("a crowd on one account reported as stuffing: %v", summary(got))
 	}
 }

@@ -31,11 +31,27 @@ func (es *episodes[V]) restore(r *detect.SnapshotReader) error {
 	return es.tab.Restore(r, 0, codec.MustFor[ep[V]](), nil)
 }
 
-// Snapshot writes the open episodes (detect.Snapshotter).
-func (d *sourceDetector) Snapshot(w *detect.SnapshotWriter) error { return d.eps.snapshot(w) }
+// Snapshot writes the open episodes, and the learned baseline of the
+// rules that have one as shard state (detect.Snapshotter).
+func (d *sourceDetector) Snapshot(w *detect.SnapshotWriter) error {
+	if d.base == nil {
+		return d.eps.snapshot(w)
+	}
+	d.eps.tab.Snapshot(w, 0, codec.MustFor[ep[srcState]](), nil)
+	w.ShardState(d.eps.door, d.base)
+	return nil
+}
 
 // Restore reads them back (detect.Snapshotter).
-func (d *sourceDetector) Restore(r *detect.SnapshotReader) error { return d.eps.restore(r) }
+func (d *sourceDetector) Restore(r *detect.SnapshotReader) error {
+	if d.base == nil {
+		return d.eps.restore(r)
+	}
+	if err := r.RestoreShard(d.eps.door, d.base); err != nil {
+		return err
+	}
+	return d.eps.tab.Restore(r, 0, codec.MustFor[ep[srcState]](), nil)
+}
 
 // Snapshot writes the open episodes (detect.Snapshotter).
 func (d *distributed) Snapshot(w *detect.SnapshotWriter) error { return d.eps.snapshot(w) }

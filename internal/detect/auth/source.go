@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -87,6 +88,10 @@ type sourceDetector struct {
 	sampleIf  func(ev *event.Event, s *srcState) bool
 	judge     func(ip string, e *ep[srcState]) (event.Alert, bool)
 	onSuccess func(ev *event.Event, e *ep[srcState], emit detect.Emit)
+	// base, when set, learns measure of every closed episode: the
+	// server's usual, against which judge sets severity.
+	base    *baseline
+	measure func(s *srcState) int64
 }
 
 func newSourceDetector(rule string, tech []string, c common) *sourceDetector {
@@ -220,7 +225,12 @@ func (d *sourceDetector) Observe(ev *event.Event, emit detect.Emit) {
 	}
 }
 
-func (d *sourceDetector) Advance(t time.Time, emit detect.Emit) { d.eps.advance(t, emit) }
+func (d *sourceDetector) Advance(t time.Time, emit detect.Emit) {
+	d.eps.advance(t, emit)
+	if d.base != nil {
+		d.base.refresh() // the next episodes are judged against what these taught
+	}
+}
 
 // Probe reports open episodes whose evidence is complete (live runs).
 func (d *sourceDetector) Probe(emit detect.Emit) {
@@ -233,12 +243,39 @@ func (d *sourceDetector) Flush(emit detect.Emit) { d.eps.flush(emit) }
 func (d *sourceDetector) Stats() detect.Stats    { return d.eps.stats() }
 
 func (d *sourceDetector) end(key string, e *ep[srcState], emit detect.Emit) {
-	if d.judge == nil {
-		return
+	if d.judge != nil {
+		if a, ok := d.judge(key, e); ok {
+			emit(a)
+		}
 	}
-	if a, ok := d.judge(key, e); ok {
-		emit(a)
+	if d.base != nil {
+		d.base.add(d.measure(&e.v), e.last)
 	}
+}
+
+// baselineSeverity is the severity of an episode whose count n reached
+// the rule's floor: low below the server's learned bar, medium from it,
+// high from ten times it.
+func (d *sourceDetector) baselineSeverity(n int) int {
+	bar := d.base.bar
+	switch {
+	case float64(n) >= 10*bar:
+		return event.SeverityHigh
+	case float64(n) >= bar:
+		return event.SeverityMedium
+	}
+	return event.SeverityLow
+}
+
+// barEvidence adds the learned bar to a finding's evidence and returns the
+// clause for its description.
+func (d *sourceDetector) barEvidence(a *event.Alert) string {
+	a.Evidence["bar"] = math.Round(d.base.bar)
+	a.Evidence["bar_learned"] = d.base.learned()
+	if a.Severity < event.SeverityMedium {
+		return "; below this server's usual level, bar " + d.base.describe()
+	}
+	return "; this server's bar " + d.base.describe()
 }
 
 // alert starts a finding about the source key.
@@ -308,16 +345,21 @@ var failureActions = []event.Action{event.ActLoginFailure, event.ActAuthFailureP
 
 func bruteForceSpec() detect.Spec {
 	return sourceSpec("auth.brute_force",
-		"one source makes many failed authentication attempts (any accounts) in an episode",
+		"one source makes many failed authentication attempts (any accounts) in an episode; severity against the server's learned usual",
 		[]string{"T1110.001"}, failureActions,
-		[]detect.Param{{Name: "threshold", Default: "20",
-			Doc: "attempts per episode; Internet background noise is 1–6 tries per address and fail2ban bans at 5 in 10 min, so 20 keeps findings to sources that persist; severity is high from 10× the threshold"}},
+		append([]detect.Param{{Name: "threshold", Default: "10",
+			Doc: "attempts per episode below which nothing is reported; a person mistypes 1–3 times and Internet background is 1–6 tries per address. Medium needs the learned bar (baseline_*): on a quiet server it is this floor, on one that bots hammer daily it rises to what they usually do"}},
+			baselineParams("failed attempts per source")...),
 		func(d *sourceDetector, p detect.Params) error {
 			v, err := positive(p, "threshold")
 			if err != nil {
 				return err
 			}
 			th := v[0]
+			if d.base, err = readBaseline(p, th); err != nil {
+				return err
+			}
+			d.measure = func(s *srcState) int64 { return int64(s.attempts()) }
 			d.sampleIf = func(ev *event.Event, s *srcState) bool {
 				preauth := ev.Action == event.ActDisconnected || ev.Action == event.ActConnectionClosed
 				return !preauth || s.fails+s.pam == 0
@@ -328,20 +370,18 @@ func bruteForceSpec() detect.Spec {
 					return event.Alert{}, false
 				}
 				a := d.alert(key, e)
-				a.Severity = event.SeverityMedium
-				if n >= 10*th {
-					a.Severity = event.SeverityHigh
-				}
-				a.Score = strength(float64(n), float64(th))
+				a.Severity = d.baselineSeverity(n)
+				a.Score = strength(float64(n), float64(th)) // the floor: a scale common to every shard
 				a.Evidence = d.evidence(e)
 				a.Evidence["threshold"] = th
+				bar := d.barEvidence(&a)
 				accts := top(&e.v.users, 10, ident)
 				a.Related = userEntities(accts)
-				a.Description = fmt.Sprintf("%s made %d failed login attempts in %s against %s (threshold %d)",
-					a.Entity.Value, n, span(e), describeTargets(&e.v), th)
+				a.Description = fmt.Sprintf("%s made %d failed login attempts in %s against %s (threshold %d%s)",
+					a.Entity.Value, n, span(e), describeTargets(&e.v), th, bar)
 				if e.v.byConnections() {
-					a.Description = fmt.Sprintf("%s opened %d SSH connections that ended unauthenticated in %s (failed guesses against a key-only or rate-limited server; names seen: %s; threshold %d)",
-						a.Entity.Value, n, span(e), describeTargets(&e.v), th)
+					a.Description = fmt.Sprintf("%s opened %d SSH connections that ended unauthenticated in %s (failed guesses against a key-only or rate-limited server; names seen: %s; threshold %d%s)",
+						a.Entity.Value, n, span(e), describeTargets(&e.v), th, bar)
 				}
 				return a, true
 			}
@@ -404,16 +444,21 @@ func (s *srcState) invalidFails() int {
 
 func invalidUserSpec() detect.Spec {
 	return sourceSpec("auth.invalid_user_enumeration",
-		"one source tries many account names that do not exist (a user-list sweep)",
+		"one source tries many account names that do not exist (a user-list sweep); severity against the server's learned usual",
 		[]string{"T1110.001", "T1589.001"}, []event.Action{event.ActInvalidUser, event.ActLoginFailure},
-		[]detect.Param{{Name: "min_names", Default: "10",
-			Doc: "distinct invalid names per episode; a person mistypes their own name once or twice, scanners walk lists of hundreds"}},
+		append([]detect.Param{{Name: "min_names", Default: "10",
+			Doc: "distinct invalid names per episode below which nothing is reported; a person mistypes their own name once or twice, scanners walk lists of hundreds"}},
+			baselineParams("distinct invalid names per source")...),
 		func(d *sourceDetector, p detect.Params) error {
 			v, err := positive(p, "min_names")
 			if err != nil {
 				return err
 			}
 			th := v[0]
+			if d.base, err = readBaseline(p, th); err != nil {
+				return err
+			}
+			d.measure = func(s *srcState) int64 { return int64(s.invalid.Distinct()) }
 			d.sampleIf = func(ev *event.Event, _ *srcState) bool { return ev.InvalidUser }
 			d.judge = func(key string, e *ep[srcState]) (event.Alert, bool) {
 				n := e.v.invalid.Distinct()
@@ -421,12 +466,13 @@ func invalidUserSpec() detect.Spec {
 					return event.Alert{}, false
 				}
 				a := d.alert(key, e)
-				a.Severity = event.SeverityMedium
-				a.Score = strength(float64(n), float64(th))
+				a.Severity = min(d.baselineSeverity(n), event.SeverityMedium)
+				a.Score = strength(float64(n), float64(th)) // the floor: a scale common to every shard
 				a.Evidence = d.evidence(e)
 				a.Evidence["min_names"] = th
-				a.Description = fmt.Sprintf("%s tried %d account names that do not exist in %s (e.g. %s; threshold %d)",
-					a.Entity.Value, n, span(e), strings.Join(names(top(&e.v.invalid, 5, ident)), ", "), th)
+				bar := d.barEvidence(&a)
+				a.Description = fmt.Sprintf("%s tried %d account names that do not exist in %s (e.g. %s; threshold %d%s)",
+					a.Entity.Value, n, span(e), strings.Join(names(top(&e.v.invalid, 5, ident)), ", "), th, bar)
 				return a, true
 			}
 			return nil

@@ -221,14 +221,6 @@ func typo(rng *rand.Rand, l string) string {
 	return string(b)
 }
 
-// clientResult is one held-out family's per-client recall at a burst size.
-type clientResult struct {
-	family string
-	k      int
-	recall float64
-	fpr    float64 // benign clients flagged (same model)
-}
-
 // clientRecall simulates clients with fam's fold model m: the share of
 // infected clients flagged for each burst size, and of benign ones.
 func clientRecall(m *Model, d *lofoData, fam string, ks []int, clients int) (recall []float64, fpr float64) {

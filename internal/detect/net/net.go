@@ -31,7 +31,8 @@ func Register(r *detect.Registry) {
 
 // Specs returns the network detector specs.
 func Specs() []detect.Spec {
-	return []detect.Spec{portScanSpec(), hostSweepSpec(), floodSpec(), floodSourceSpec(), reflectionSpec(), heavyHitterSpec()}
+	return []detect.Spec{portScanSpec(), hostSweepSpec(), floodSpec(), floodSourceSpec(), reflectionSpec(), heavyHitterSpec(),
+		beaconSpec(), unexplainedSpec()}
 }
 
 var flowKinds = []event.Kind{event.KindFlow}

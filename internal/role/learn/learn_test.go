@@ -308,3 +308,71 @@ func TestCampaigns(t *testing.T) {
 		t.Errorf("no 47-name campaign of the three heaviest sources among %d campaigns", len(rep.Campaigns))
 	}
 }
+
+// TestRulesSignatures: association rules mined from the first half of
+// secrepo's auth.log (per source and day: the account names it tried)
+// are wordlist signatures; applied to the second half as a model, the
+// sources that match them are attackers the rule detectors also flag.
+func TestRulesSignatures(t *testing.T) {
+	first, second := halves(t, testdata.File(t, "auth-logs/secrepo/auth.log"))
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Only: []string{"auth."}, ArchiveOptions: app.ArchiveOptions{Archive: arch}}, first)
+	model := filepath.Join(t.TempDir(), "names.wnm")
+	var out bytes.Buffer
+	o := RulesOptions{Archive: arch, Transactions: "auth", Mining: rulesOptions(0.8, 3), Top: 20, Out: model, Format: "json", Stdout: &out, Stderr: io.Discard}
+	if err := Rules(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	var rep RulesReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d transactions, %d rules; first: %s", rep.Transactions, rep.Total, rep.Rules[0])
+	if len(rep.Rules) < 5 || rep.Rules[0].Lift < 5 || !strings.HasPrefix(rep.Rules[0].Then[0], "user=") {
+		t.Errorf("rules %v", rep.Rules)
+	}
+	docs := analyze(t, app.AnalyzeOptions{Year: 2016, TZ: "UTC", Models: []string{model}}, second)
+	matched := entities(docs, "assoc.auth")
+	flagged := entities(docs, "auth.brute_force", "auth.invalid_user_enumeration")
+	both := 0
+	for e := range matched {
+		if flagged[e] {
+			both++
+		}
+	}
+	log, _ := os.ReadFile(second)
+	attackers := 0
+	for e := range matched {
+		if hasFailure(log, e) {
+			attackers++
+		}
+	}
+	t.Logf("second half: %d sources match a signature, %d of them with failed or invalid-user logins; %d of the %d sources the rule detectors flag",
+		len(matched), attackers, both, len(flagged))
+	if attackers < len(matched) {
+		t.Errorf("%d matching sources without a failed login", len(matched)-attackers)
+	}
+	if float64(both) < 0.8*float64(len(flagged)) {
+		t.Errorf("signatures match %d of the %d flagged sources, want ≥ 80 %%", both, len(flagged))
+	}
+	// Findings transactions: the detectors that fire together.
+	out.Reset()
+	if err := Rules(context.Background(), RulesOptions{Archive: arch, Transactions: "findings", Mining: rulesOptions(0.3, 0.5),
+		Format: "json", Stdout: &out, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	var fr RulesReport
+	if err := json.Unmarshal(out.Bytes(), &fr); err != nil {
+		t.Fatal(err)
+	}
+	// On 61 % of the source-days with one of the two, both fire.
+	found := false
+	for _, r := range fr.Rules {
+		if strings.Join(r.If, ",") == "rule=auth.invalid_user_enumeration" && r.Then[0] == "rule=auth.brute_force" {
+			found = r.Confidence > 0.7 && r.Support > 0.5
+		}
+	}
+	if !found {
+		t.Errorf("no rule invalid_user_enumeration → brute_force (confidence > 0.7, support > 0.5): %v", fr.Rules)
+	}
+}
