@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/generate"
 	"winnow/internal/state"
 )
@@ -87,8 +88,8 @@ func printed(t *testing.T, out []byte) map[string][]string {
 // it prints those findings again on the next run — reporting is at least
 // once; such a kill is tolerated and logged.) A last run reports nothing.
 func TestStateSurvivesKill(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs analyze over a generated day about ten times")
+	if testing.Short() || detecttest.Race {
+		t.Skip("runs analyze over a generated day about ten times (processes: the race detector has nothing to see)")
 	}
 	deadline := time.Now().Add(4 * time.Minute)
 	dir := t.TempDir()

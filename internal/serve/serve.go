@@ -39,6 +39,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"winnow/internal/correlate"
 	"winnow/internal/detect"
 	"winnow/internal/detect/indicator"
 	"winnow/internal/enrich/ioc"
@@ -78,7 +79,7 @@ type Daemon struct {
 	sources   []source.Source
 	sinks     []sink.Sink
 	fan       *sink.Fanout
-	incidents *sink.Incidents
+	incidents *correlate.Reporter
 	live      *pipeline.Live
 	allow     atomic.Pointer[allowlist]
 	metrics   *metrics
@@ -174,7 +175,7 @@ func New(o Options) (_ *Daemon, err error) {
 		d.sinks = append(d.sinks, s)
 	}
 	d.fan = sink.NewFanout(d.sinks...)
-	d.incidents = sink.NewIncidents(d.fan, 0)
+	d.incidents = correlate.NewReporter(d.fan, correlate.Config{})
 
 	loc := time.Local
 	if cfg.Engine.Timezone != "" {
