@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"winnow/internal/detect"
+	"winnow/internal/generate/dnsgen"
 	"winnow/internal/generate/weblog"
 	"winnow/internal/state"
 	"winnow/internal/testdata"
@@ -233,5 +234,41 @@ func TestEveryDetectorSnapshots(t *testing.T) {
 		if _, ok := d.(detect.Snapshotter); !ok && !stateless[s.Name] {
 			t.Errorf("%s (%T) is not a detect.Snapshotter", s.Name, d)
 		}
+	}
+}
+
+// TestStatePcap: a packet capture analyzed with --state reports what a
+// run without state reports; analyzed again unchanged, it is not read
+// again and nothing is reported; its position counts events (a capture is
+// decoded from its start and the events already taken skipped).
+func TestStatePcap(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "dns.pcap")
+	f, err := os.Create(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dnsgen.WritePcap(f, dnsgen.DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sdir := filepath.Join(dir, "state")
+	plain := analyze(t, []string{pcap}, func(o *AnalyzeOptions) { o.MinSeverity, o.Workers = "info", 2 })
+	first := runWithState(t, sdir, pcap, 2026)
+	if len(findings(first.docs)) == 0 || len(findings(first.docs)) != len(findings(plain.docs)) {
+		t.Fatalf("with state %d findings, without %d", len(findings(first.docs)), len(findings(plain.docs)))
+	}
+	again := runWithState(t, sdir, pcap, 2026)
+	if n := len(findings(again.docs)); n != 0 {
+		t.Errorf("the unchanged capture again: %d findings", n)
+	}
+	d, err := state.Open(sdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s, err := d.Load()
+	if err != nil || len(s.Inputs) != 1 || s.Inputs[0].Events == 0 || !s.Inputs[0].Done {
+		t.Fatalf("position %+v (%v)", s, err)
 	}
 }
