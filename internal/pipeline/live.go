@@ -94,12 +94,14 @@ type posKey struct{ source, file string }
 
 type checkpoint struct {
 	fn     func([]source.Position, *detect.Snapshot) error
+	state  bool             // take the detectors' state for fn
 	reload []detect.Enabled // non-nil: a Reload, not a checkpoint
 	done   chan error
 }
 
 type liveInput struct {
 	in      LiveInput
+	free    chan []event.Event // event batches back from the detectors, for reuse
 	parser  parse.Parser
 	format  string
 	maxRep  int
@@ -139,7 +141,7 @@ func NewLive(cfg LiveConfig) (*Live, error) {
 	}
 	l := &Live{cfg: cfg, positions: map[posKey]source.Position{}, ckpt: make(chan checkpoint)}
 	for _, in := range cfg.Inputs {
-		li := &liveInput{in: in, maxRep: cfg.MaxRepeat, samples: 5}
+		li := &liveInput{in: in, maxRep: cfg.MaxRepeat, samples: 5, free: make(chan []event.Event, 8)}
 		li.stats.Name = in.Source.Name()
 		if in.Format != "" {
 			fm, ok := cfg.Formats.Get(in.Format)
@@ -199,8 +201,11 @@ func (l *Live) Busy() time.Duration {
 // and then stores the positions, so a stored position never runs ahead of
 // durable state. Checkpoint blocks until fn ran (or ctx is done, or the
 // run ended).
-func (l *Live) Checkpoint(ctx context.Context, fn func([]source.Position, *detect.Snapshot) error) error {
-	return l.call(ctx, checkpoint{fn: fn, done: make(chan error, 1)})
+//
+// Without withState the detectors are not snapshotted (fn gets nil): a
+// barrier and the positions only, for a run that keeps no state.
+func (l *Live) Checkpoint(ctx context.Context, withState bool, fn func([]source.Position, *detect.Snapshot) error) error {
+	return l.call(ctx, checkpoint{fn: fn, state: withState, done: make(chan error, 1)})
 }
 
 // Reload replaces the detectors (new parameters, indicator lists) at a
@@ -276,6 +281,7 @@ loop:
 			if b.max.After(maxSeen) {
 				maxSeen = b.max
 			}
+			b.in.recycle(b.evs)
 			lastArrival = l.cfg.Now()
 			if !b.pos.IsZero() {
 				l.mu.Lock()
@@ -311,7 +317,12 @@ loop:
 				err = runner.Reconfigure(c.reload)
 			} else {
 				var snap *detect.Snapshot
-				if snap, err = runner.Snapshot(); err == nil {
+				if c.state {
+					snap, err = runner.Snapshot()
+				} else {
+					err = runner.Sync()
+				}
+				if err == nil {
 					err = c.fn(l.Positions(), snap)
 				}
 			}
@@ -427,7 +438,12 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 	}
 	var malformed, skipped int64
 	var samples []event.Sample
-	evs := make([]event.Event, 0, len(b.Records))
+	var evs []event.Event
+	select {
+	case evs = <-li.free:
+	default:
+		evs = make([]event.Event, 0, max(len(b.Records), 256))
+	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		if li.parser == nil || len(r.B) == 0 {
@@ -491,6 +507,19 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 	}
 	li.mu.Unlock()
 	return lb
+}
+
+// recycle returns a batch the Runner has copied from (and the Sink has
+// seen) for the input's next parse.
+func (li *liveInput) recycle(evs []event.Event) {
+	if cap(evs) == 0 || cap(evs) > 1<<16 {
+		return
+	}
+	clear(evs) // drop references to record buffers
+	select {
+	case li.free <- evs[:0]:
+	default:
+	}
 }
 
 func (li *liveInput) refName(r *source.Record) string {

@@ -429,7 +429,7 @@ func (d *Daemon) release() {
 func (d *Daemon) checkpoint(ctx context.Context) error {
 	t0 := time.Now()
 	var cursors map[string]string
-	err := d.live.Checkpoint(ctx, func(ps []source.Position, snap *detect.Snapshot) error {
+	err := d.live.Checkpoint(ctx, d.dir != nil, func(ps []source.Position, snap *detect.Snapshot) error {
 		if err := d.fan.Flush(ctx); err != nil {
 			d.log.Warn("cannot flush sinks", "err", err)
 		}
