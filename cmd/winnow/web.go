@@ -63,6 +63,7 @@ seed; --truth writes the ground truth as JSON.`,
 	f.DurationVar(&o.Duration, "duration", 0, "time span (default 24h)")
 	f.StringVar(&o.ScannerIP, "scanner-ip", "", "address of the wordlist scanner (default 45.155.205.233)")
 	f.StringVar(&o.Site, "site", "", "write vhost_combined lines for this site name")
+	f.BoolVar(&o.Hard, "hard", false, "also embed what fixed bars miss: six aggressive crawlers (125–450 requests in 15–60 s) and eleven bots probing one known vulnerability with 3–4 requests")
 	f.StringVar(&truth, "truth", "", "write the ground truth (JSON) to this file")
 	return cmd
 }

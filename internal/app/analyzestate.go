@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"winnow/internal/correlate"
 	"winnow/internal/event"
 	"winnow/internal/pipeline"
 	"winnow/internal/source"
@@ -43,7 +41,8 @@ const (
 	// maxPositions bounds the positions kept (the oldest go first).
 	maxPositions = 10000
 	// reportedRetention: reported incidents whose evidence ended this
-	// long (in event time) before the watermark are forgotten.
+	// long (in event time) before the watermark, and that no run emitted
+	// for this long (wall clock), are forgotten.
 	reportedRetention = 7 * 24 * time.Hour
 	// maxReported bounds the reported incidents kept.
 	maxReported = 1 << 20
@@ -244,6 +243,23 @@ func (sr *stateRun) report(alerts []event.Alert) ([]event.Alert, []state.Reporte
 		}
 	}
 	all = append(all, alerts...)
+	// One report per incident: a finding reported again in the same run
+	// (a campaign's periodic report, then its last one) counts at its
+	// latest.
+	latest := make(map[uint64]int, len(all))
+	for i := range all {
+		id := state.IncidentID(&all[i])
+		if j, ok := latest[id]; !ok || !all[i].End.Before(all[j].End) {
+			latest[id] = i
+		}
+	}
+	kept := all[:0]
+	for i := range all {
+		if latest[state.IncidentID(&all[i])] == i {
+			kept = append(kept, all[i])
+		}
+	}
+	all = kept
 	seen := map[uint64]int{}
 	var reported []state.Reported
 	if sr.old != nil {
@@ -255,37 +271,25 @@ func (sr *stateRun) report(alerts []event.Alert) ([]event.Alert, []state.Reporte
 	var out []event.Alert
 	for i := range all {
 		a := &all[i]
-		id := incidentID(a)
+		id := state.IncidentID(a)
 		dg, err := state.Digest(a)
 		if err != nil {
 			return nil, nil, err
 		}
+		now := sr.now.UTC()
 		if j, ok := seen[id]; ok {
+			reported[j].Seen = now
 			if reported[j].Digest == dg {
 				continue // reported before, unchanged
 			}
 			reported[j].Digest, reported[j].Count, reported[j].End = dg, reported[j].Count+1, a.End.UTC()
 		} else {
 			seen[id] = len(reported)
-			reported = append(reported, state.Reported{ID: id, Digest: dg, Count: 1, End: a.End.UTC()})
+			reported = append(reported, state.Reported{ID: id, Digest: dg, Count: 1, End: a.End.UTC(), Seen: now})
 		}
 		out = append(out, *a)
 	}
 	return out, reported, nil
-}
-
-// incidentID is the number of a finding's stable identity
-// (correlate.FindingID).
-func incidentID(a *event.Alert) uint64 {
-	b, err := hex.DecodeString(correlate.FindingID(a))
-	if err != nil || len(b) < 8 {
-		panic("BUG: correlate.FindingID is not 16 hex digits")
-	}
-	var id uint64
-	for _, c := range b[:8] {
-		id = id<<8 | uint64(c)
-	}
-	return id
 }
 
 // commit saves the final state: the detectors' as they were before the
@@ -302,7 +306,7 @@ func (sr *stateRun) commit(reported []state.Reported) error {
 	}
 	kept := reported[:0]
 	for _, r := range reported {
-		if !wm.IsZero() && wm.Sub(r.End) > reportedRetention {
+		if !wm.IsZero() && wm.Sub(r.End) > reportedRetention && sr.now.Sub(r.Seen) > reportedRetention {
 			continue
 		}
 		kept = append(kept, r)

@@ -32,7 +32,7 @@ type DemoOptions struct {
 // analyzes it, and shows the report followed by the ground truth.
 func Demo(ctx context.Context, o DemoOptions) (int, error) {
 	gc := generate.DefaultAuthConfig()
-	gc.Seed = o.Seed
+	gc.Seed, gc.Hard = o.Seed, true
 	paths := []*string{&o.Save, &o.SaveWeb, &o.SaveDNS}
 	for i, p := range paths {
 		for _, q := range paths[:i] {
@@ -141,10 +141,46 @@ func describeSave(p, flag string) string {
 
 func writeTruth(w io.Writer, t generate.Truth) {
 	fmt.Fprintln(w, "Embedded in the demo log (ground truth):")
-	for _, at := range t.Attacks {
-		fmt.Fprintf(w, "  %-20s from %-34s on %-20s expect %s\n", at.Name,
-			clip(strings.Join(at.SourceIPs, ","), 34), clip(strings.Join(at.Users, ","), 20), strings.Join(at.Rules, ", "))
+	for _, g := range groupAttacks(len(t.Attacks), func(i int) (string, []string, []string, []string) {
+		a := t.Attacks[i]
+		return a.Name, a.SourceIPs, a.Users, a.Rules
+	}) {
+		fmt.Fprintf(w, "  %-24s from %-34s on %-20s expect %s\n", g.name,
+			clip(strings.Join(g.ips, ","), 34), clip(strings.Join(g.users, ","), 20), strings.Join(g.rules, ", "))
 	}
+}
+
+// attackGroup is the attacks of one name in a ground-truth listing (the
+// hard days embed several low-and-slow sources, eleven CVE probes, …).
+type attackGroup struct {
+	name              string
+	ips, users, rules []string
+}
+
+// groupAttacks merges attacks of the same name, in first-seen order, and
+// names the count ("cve-probe ×11").
+func groupAttacks(n int, at func(i int) (name string, ips, users, rules []string)) []attackGroup {
+	var out []attackGroup
+	idx := map[string]int{}
+	count := map[string]int{}
+	for i := 0; i < n; i++ {
+		name, ips, users, rules := at(i)
+		count[name]++
+		j, ok := idx[name]
+		if !ok {
+			idx[name] = len(out)
+			out = append(out, attackGroup{name: name, rules: rules})
+			j = len(out) - 1
+		}
+		out[j].ips = append(out[j].ips, ips...)
+		out[j].users = append(out[j].users, users...)
+	}
+	for i := range out {
+		if c := count[out[i].name]; c > 1 {
+			out[i].name = fmt.Sprintf("%s ×%d", out[i].name, c)
+		}
+	}
+	return out
 }
 
 func clip(s string, n int) string {

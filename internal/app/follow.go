@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"winnow/internal/correlate"
 	"winnow/internal/pipeline"
 	"winnow/internal/report"
 	"winnow/internal/sink"
@@ -62,7 +63,7 @@ func AnalyzeFollow(ctx context.Context, o AnalyzeOptions) (int, error) {
 		out = report.NewLines(o.Stdout, colorOn(o.Color, o.StdoutTTY), minSev)
 	}
 	fan := sink.NewFanout(out)
-	incidents := sink.NewIncidents(fan, 0)
+	incidents := correlate.NewReporter(fan, correlate.Config{})
 	incidents.Errors = func(err error) { fmt.Fprintf(o.Stderr, "winnow: %v\n", err) }
 	runErr := live.Run(ctx, incidents.Emit)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -21,6 +21,7 @@ type GenerateWebOptions struct {
 	Duration  time.Duration
 	ScannerIP string
 	Site      string // write vhost_combined with this site
+	Hard      bool   // add aggressive crawlers and CVE probes (weblog.Config.Hard)
 	Stdout    io.Writer
 }
 
@@ -28,7 +29,7 @@ type GenerateWebOptions struct {
 // embedded and returns its ground truth.
 func GenerateWeb(o GenerateWebOptions) (weblog.Truth, error) {
 	gc := weblog.DefaultConfig()
-	gc.Seed, gc.Lines, gc.ScannerIP, gc.Site = o.Seed, o.Lines, o.ScannerIP, o.Site
+	gc.Seed, gc.Lines, gc.ScannerIP, gc.Site, gc.Hard = o.Seed, o.Lines, o.ScannerIP, o.Site, o.Hard
 	if !o.Start.IsZero() {
 		gc.Start = o.Start
 	}
@@ -66,7 +67,7 @@ func writeWeb(path string, gc weblog.Config, create func(string) (*os.File, erro
 // findings).
 func writeDemoWeb(path string, day time.Time, seed int64, auth generate.Truth, create func(string) (*os.File, error)) (weblog.Truth, error) {
 	gc := weblog.DefaultConfig()
-	gc.Seed, gc.Start = seed, day
+	gc.Seed, gc.Start, gc.Hard = seed, day, true
 	gc.ScannerIP = sharedAttacker(auth)
 	return writeWeb(path, gc, create)
 }
@@ -90,8 +91,11 @@ func describeDemoWeb(w io.Writer, where string, t weblog.Truth) {
 
 func writeWebTruth(w io.Writer, t weblog.Truth) {
 	fmt.Fprintln(w, "Embedded in the demo access log (ground truth):")
-	for _, at := range t.Attacks {
-		fmt.Fprintf(w, "  %-28s from %-34s expect %s\n", at.Name, clip(strings.Join(at.SourceIPs, ","), 34), strings.Join(at.Rules, ", "))
+	for _, g := range groupAttacks(len(t.Attacks), func(i int) (string, []string, []string, []string) {
+		a := t.Attacks[i]
+		return a.Name, a.SourceIPs, a.Users, a.Rules
+	}) {
+		fmt.Fprintf(w, "  %-28s from %-34s expect %s\n", g.name, clip(strings.Join(g.ips, ","), 34), strings.Join(g.rules, ", "))
 	}
 	var names []string
 	for _, b := range t.Benign {

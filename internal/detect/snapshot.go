@@ -321,3 +321,23 @@ func DecodeTable[V any](d *codec.Dec, t *Table[V], c ValueCodec[V]) error {
 	}
 	return nil
 }
+
+// Select returns the part of s whose entities keep accepts (by the key
+// their detector aggregates on and their route): a scaled-out process
+// restores the entities of the partitions it owns, for example keep =
+// RouteHash(seed, route) % partitions in mine. Shard state is kept whole
+// (the restoring Runner merges it); the watermark and seed are s's. The
+// entries' bytes are shared with s.
+func (s *Snapshot) Select(keep func(k Key, route string) bool) *Snapshot {
+	out := &Snapshot{Seed: s.Seed, Shards: s.Shards, Watermark: s.Watermark, MaxSeen: s.MaxSeen}
+	for _, d := range s.Detectors {
+		nd := DetectorSnapshot{Name: d.Name, Key: d.Key, Parts: d.Parts, Shard: d.Shard}
+		for _, e := range d.Entries {
+			if keep(d.Key, e.Route) {
+				nd.Entries = append(nd.Entries, e)
+			}
+		}
+		out.Detectors = append(out.Detectors, nd)
+	}
+	return out
+}

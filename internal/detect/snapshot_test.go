@@ -258,3 +258,99 @@ func TestRouteOfMatchesRunner(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotSelectPartitions: a snapshot split into partitions by route,
+// each restored into its own Runner that is then fed the events of its
+// partitions only, reports — all partitions together — what one Runner
+// reports over everything (the scale-out path: each process owns some
+// partitions and restores their entities).
+func TestSnapshotSelectPartitions(t *testing.T) {
+	evs := tallyEvents(3000)
+	want := runTally(t, 2, evs, -1, 0)
+	en := enable(t, tallySpec())
+	const parts = 3
+	const seed = 7
+	part := func(route string) uint64 { return RouteHash(seed, route) % parts }
+	var c collector
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	r, err := NewRunner(ctx, RunnerConfig{Workers: 2, Seed: seed}, en, c.emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := 1500
+	if err := r.Submit(evs[:cut]); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := r.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash()
+	for p := uint64(0); p < parts; p++ {
+		sub := snap.Select(func(_ Key, route string) bool { return part(route) == p })
+		rp, err := NewRunner(context.Background(), RunnerConfig{Workers: 1}, en, c.emit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rp.Restore(sub); err != nil {
+			t.Fatal(err)
+		}
+		var mine []event.Event
+		for _, ev := range evs[cut:] {
+			if part(RouteAddr(ev.SrcIP)) == p {
+				mine = append(mine, ev)
+			}
+		}
+		if err := rp.Submit(mine); err != nil {
+			t.Fatal(err)
+		}
+		if err := rp.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.sorted(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("partitions together: %d findings, one runner %d", len(got), len(want))
+	}
+}
+
+// FuzzDoorkeeperState: any bytes either decode into a doorkeeper — and a
+// doorkeeper holding the result encodes to bytes that decode to the same
+// bits — or fail with codec.ErrCorrupt, leaving the receiver unchanged.
+func FuzzDoorkeeperState(f *testing.F) {
+	d := NewDoorkeeper(10, time.Hour)
+	for i := 0; i < 50; i++ {
+		d.AdmitString(fmt.Sprint(i), time.Unix(1e9, 0))
+	}
+	var e codec.Enc
+	d.MarshalState(&e)
+	f.Add(e.Bytes())
+	f.Add(e.Bytes()[:len(e.Bytes())/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := NewDoorkeeper(10, time.Hour)
+		r.AdmitString("sentinel", time.Unix(5, 0))
+		before := append(append([]uint64(nil), r.cur...), r.old...)
+		rotated := r.rotated
+		err := r.UnmarshalState(codec.NewDec(b))
+		if err != nil {
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			if fmt.Sprint(append(append([]uint64(nil), r.cur...), r.old...)) != fmt.Sprint(before) || r.rotated != rotated {
+				t.Fatal("receiver changed after an error")
+			}
+			return
+		}
+		var e1, e2 codec.Enc
+		r.MarshalState(&e1)
+		r2 := NewDoorkeeper(10, time.Hour)
+		if err := r2.UnmarshalState(codec.NewDec(e1.Bytes())); err != nil {
+			t.Fatalf("re-encoded state does not decode: %v", err)
+		}
+		r2.MarshalState(&e2)
+		if string(e1.Bytes()) != string(e2.Bytes()) {
+			t.Fatal("round trip is not exact")
+		}
+	})
+}

@@ -197,6 +197,41 @@ func MinCost(pts []ROCPoint, k Costs) (ROCPoint, float64) {
 	return p, midpoint(pts[bi+1].Threshold, p.Threshold)
 }
 
+// MinCostCentred is MinCost for validation data that cannot separate
+// thresholds: when several operating points share the least cost (as on a
+// validation split that resembles the training data, where a wide band of
+// thresholds makes the same few errors), it returns the threshold in the
+// middle of that band rather than at its strict end, leaving a margin on
+// both sides for data that differs from the validation split, and the
+// operating point the validation data has there. With one least-cost
+// point it is MinCost.
+func MinCostCentred(pts []ROCPoint, k Costs) (ROCPoint, float64) {
+	best := math.Inf(1)
+	for _, p := range pts {
+		best = min(best, p.Cost(k))
+	}
+	first, last := -1, -1
+	for i, p := range pts {
+		if p.Cost(k) == best {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first == last || first == 0 || last == len(pts)-1 {
+		return MinCost(pts, k)
+	}
+	th := midpoint(pts[last].Threshold, pts[first].Threshold)
+	// The operating point at th: the last point whose threshold is ≥ th
+	// (points run from the strictest threshold down).
+	j := first
+	for j+1 < len(pts) && pts[j+1].Threshold >= th {
+		j++
+	}
+	return pts[j], th
+}
+
 // midpoint of lo < hi (hi when lo is −Inf).
 func midpoint(lo, hi float64) float64 {
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {

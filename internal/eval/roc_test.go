@@ -51,3 +51,29 @@ func TestROCAndAUC(t *testing.T) {
 		t.Error("empty confusion rates")
 	}
 }
+
+// TestMinCostCentred: the least cost (1 error) is reached at thresholds
+// 0.9 and 0.7; MinCost takes the strict end (between 0.8 and 0.9),
+// MinCostCentred the middle of the band, 0.8, and reports the operating
+// point the data has there.
+func TestMinCostCentred(t *testing.T) {
+	scores := []float64{0.9, 0.8, 0.7, 0.6, 0.1}
+	bad := []bool{true, false, true, false, false}
+	pts := ROC(scores, bad)
+	k := Costs{BlockGood: 1, MissBad: 1}
+	_, strict := MinCost(pts, k)
+	p, centred := MinCostCentred(pts, k)
+	if math.Abs(strict-0.85) > 1e-9 {
+		t.Errorf("MinCost threshold %v, want 0.85", strict)
+	}
+	if math.Abs(centred-0.8) > 1e-9 || p.Threshold != 0.8 || p.TP != 1 || p.FP != 1 {
+		t.Errorf("MinCostCentred: threshold %v point %+v, want 0.8 with 1 TP, 1 FP", centred, p)
+	}
+	// One least-cost point: the same as MinCost.
+	pts = ROC([]float64{0.9, 0.8, 0.2, 0.1}, []bool{true, true, false, false})
+	a, ta := MinCost(pts, k)
+	b, tb := MinCostCentred(pts, k)
+	if a != b || ta != tb {
+		t.Errorf("single optimum: %v %v vs %v %v", a, ta, b, tb)
+	}
+}

@@ -275,9 +275,7 @@ func (g *gen) planHard(p *planSrc, rng *rand.Rand, addrs []uint32, when func(fra
 	{
 		h := pub()
 		leaked := slices.Clone(people)
-		for _, n := range f.noise[:min(len(f.noise), 2*len(people)/3+5)] {
-			leaked = append(leaked, n)
-		}
+		leaked = append(leaked, f.noise[:min(len(f.noise), 2*len(people)/3+5)]...)
 		rng.Shuffle(len(leaked), func(i, j int) { leaked[i], leaked[j] = leaked[j], leaked[i] })
 		t0 := when(0.62, 0.02)
 		var ips []uint32

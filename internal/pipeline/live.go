@@ -31,6 +31,8 @@ type LiveInput struct {
 	// Format forces the format by name; "" sniffs it from the first
 	// records (until a format is recognised, records count as malformed).
 	Format string
+	// Sensor, when set, is put on every event of the input (Event.Sensor).
+	Sensor *event.Sensor
 }
 
 // LiveConfig configures a live run.
@@ -92,12 +94,14 @@ type posKey struct{ source, file string }
 
 type checkpoint struct {
 	fn     func([]source.Position, *detect.Snapshot) error
+	state  bool             // take the detectors' state for fn
 	reload []detect.Enabled // non-nil: a Reload, not a checkpoint
 	done   chan error
 }
 
 type liveInput struct {
 	in      LiveInput
+	free    chan []event.Event // event batches back from the detectors, for reuse
 	parser  parse.Parser
 	format  string
 	maxRep  int
@@ -137,7 +141,7 @@ func NewLive(cfg LiveConfig) (*Live, error) {
 	}
 	l := &Live{cfg: cfg, positions: map[posKey]source.Position{}, ckpt: make(chan checkpoint)}
 	for _, in := range cfg.Inputs {
-		li := &liveInput{in: in, maxRep: cfg.MaxRepeat, samples: 5}
+		li := &liveInput{in: in, maxRep: cfg.MaxRepeat, samples: 5, free: make(chan []event.Event, 8)}
 		li.stats.Name = in.Source.Name()
 		if in.Format != "" {
 			fm, ok := cfg.Formats.Get(in.Format)
@@ -197,8 +201,11 @@ func (l *Live) Busy() time.Duration {
 // and then stores the positions, so a stored position never runs ahead of
 // durable state. Checkpoint blocks until fn ran (or ctx is done, or the
 // run ended).
-func (l *Live) Checkpoint(ctx context.Context, fn func([]source.Position, *detect.Snapshot) error) error {
-	return l.call(ctx, checkpoint{fn: fn, done: make(chan error, 1)})
+//
+// Without withState the detectors are not snapshotted (fn gets nil): a
+// barrier and the positions only, for a run that keeps no state.
+func (l *Live) Checkpoint(ctx context.Context, withState bool, fn func([]source.Position, *detect.Snapshot) error) error {
+	return l.call(ctx, checkpoint{fn: fn, state: withState, done: make(chan error, 1)})
 }
 
 // Reload replaces the detectors (new parameters, indicator lists) at a
@@ -274,6 +281,7 @@ loop:
 			if b.max.After(maxSeen) {
 				maxSeen = b.max
 			}
+			b.in.recycle(b.evs)
 			lastArrival = l.cfg.Now()
 			if !b.pos.IsZero() {
 				l.mu.Lock()
@@ -309,7 +317,12 @@ loop:
 				err = runner.Reconfigure(c.reload)
 			} else {
 				var snap *detect.Snapshot
-				if snap, err = runner.Snapshot(); err == nil {
+				if c.state {
+					snap, err = runner.Snapshot()
+				} else {
+					err = runner.Sync()
+				}
+				if err == nil {
 					err = c.fn(l.Positions(), snap)
 				}
 			}
@@ -425,7 +438,12 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 	}
 	var malformed, skipped int64
 	var samples []event.Sample
-	evs := make([]event.Event, 0, len(b.Records))
+	var evs []event.Event
+	select {
+	case evs = <-li.free:
+	default:
+		evs = make([]event.Event, 0, max(len(b.Records), 256))
+	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		if li.parser == nil || len(r.B) == 0 {
@@ -455,6 +473,7 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 			continue
 		}
 		ev.Ref = event.Ref{File: li.refName(r), Line: r.N}
+		ev.Sensor = li.in.Sensor
 		n := int(ev.Count)
 		ev.Count = 1
 		if n > li.maxRep {
@@ -488,6 +507,19 @@ func (li *liveInput) parse(b source.Batch, cfg LiveConfig) liveBatch {
 	}
 	li.mu.Unlock()
 	return lb
+}
+
+// recycle returns a batch the Runner has copied from (and the Sink has
+// seen) for the input's next parse.
+func (li *liveInput) recycle(evs []event.Event) {
+	if cap(evs) == 0 || cap(evs) > 1<<16 {
+		return
+	}
+	clear(evs) // drop references to record buffers
+	select {
+	case li.free <- evs[:0]:
+	default:
+	}
 }
 
 func (li *liveInput) refName(r *source.Record) string {

@@ -95,18 +95,18 @@ func TestLiveFindingsAsTheyHappen(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- l.Run(ctx, func(a event.Alert) { findings <- a }) }()
 
-	src.ch <- failures(0, 19, "203.0.113.7")
+	src.ch <- failures(0, 9, "203.0.113.7") // threshold 10
 	select {
 	case a := <-findings:
 		t.Fatalf("finding before the threshold: %+v", a)
 	case <-time.After(200 * time.Millisecond):
 	}
-	src.ch <- failures(19, 1, "203.0.113.7") // the 20th failure
+	src.ch <- failures(9, 1, "203.0.113.7") // the 10th failure
 	var first event.Alert
 	select {
 	case first = <-findings:
 	case <-time.After(20 * time.Second):
-		t.Fatal("no finding after the 20th failure")
+		t.Fatal("no finding after the 10th failure")
 	}
 	if first.Rule != "auth.brute_force" || !first.Open || first.Entity.Value != "203.0.113.7" {
 		t.Fatalf("first report %+v", first)
@@ -125,15 +125,15 @@ func TestLiveFindingsAsTheyHappen(t *testing.T) {
 		t.Fatalf("final report %+v", final)
 	}
 	st := l.Inputs()[0]
-	if st.Events != 20 || st.Format != "syslog" && st.Format == "" {
+	if st.Events != 10 || st.Format != "syslog" && st.Format == "" {
 		t.Fatalf("input stats %+v", st)
 	}
-	if ps := l.Positions(); len(ps) != 1 || ps[0].Line != 20 {
+	if ps := l.Positions(); len(ps) != 1 || ps[0].Line != 10 {
 		t.Fatalf("positions %+v", ps)
 	}
 	// A checkpoint sees every event processed.
 	var got []source.Position
-	if err := l.Checkpoint(context.Background(), func(ps []source.Position, _ *detect.Snapshot) error { got = ps; return nil }); err != nil || len(got) != 1 {
+	if err := l.Checkpoint(context.Background(), true, func(ps []source.Position, _ *detect.Snapshot) error { got = ps; return nil }); err != nil || len(got) != 1 {
 		t.Fatalf("checkpoint: %v %v", err, got)
 	}
 	cancel()

@@ -34,10 +34,13 @@ type TextOptions struct {
 // Defaults.
 const (
 	DefaultWidth  = 100
-	DefaultDetail = 3
+	DefaultDetail = 2
 	minWidth      = 40
+	// maxDetailFindings caps the findings an incident's detail shows in
+	// full (the others are named on one line; --format json has them).
+	maxDetailFindings = 2
 	// maxEvidenceLines caps a finding's evidence in the detail.
-	maxEvidenceLines = 2
+	maxEvidenceLines = 1
 )
 
 const (
@@ -289,12 +292,22 @@ func writeDetail(b *strings.Builder, p painter, rank int, in *event.Incident, o 
 	if !o.Findings {
 		findings = strongestPerRule(in)
 	}
+	shown := 0
+	var more []string
 	for i := range findings {
 		f := &findings[i]
 		if isContext(in, f.Rule) {
 			continue
 		}
+		if !o.Findings && shown == maxDetailFindings {
+			more = append(more, fmt.Sprintf("%s %s", event.SeverityName(f.Severity), f.Rule))
+			continue
+		}
+		shown++
 		writeFinding(b, p, f, o)
+	}
+	if len(more) > 0 {
+		writeWrapped(b, "also: "+strings.Join(more, ", "), o.Width, "    ", "      ")
 	}
 	if len(in.Context) > 0 {
 		parts := make([]string, 0, len(in.Context))

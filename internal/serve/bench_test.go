@@ -67,7 +67,9 @@ inputs:
   - {name: syslog, type: syslog, network: tcp, address: "127.0.0.1:0", format: syslog}
 sinks:
   - {type: jsonl, path: %s}
-detectors: {only: [auth.]}
+detectors:
+  only: [auth.]
+  params: {auth.brute_force: {threshold: 20}}
 engine: {heartbeat: 100ms, timezone: UTC}
 `, out)
 	cfg, err := ParseConfig("bench.yaml", []byte(yml), nil)

@@ -74,6 +74,18 @@ type Input struct {
 	Command []string `yaml:"command"` // replaces journalctl (tests)
 
 	MaxLine int `yaml:"max_line"`
+
+	// Sensor names what saw this input's records (every event carries
+	// it; findings name it): name, vantage (edge, internal, host, ...),
+	// domain (network, host, service).
+	Sensor SensorConfig `yaml:"sensor"`
+}
+
+// SensorConfig is an input's sensor.
+type SensorConfig struct {
+	Name    string `yaml:"name"`
+	Vantage string `yaml:"vantage"`
+	Domain  string `yaml:"domain"`
 }
 
 // Sink is one destination of findings.
@@ -322,6 +334,14 @@ func (c *Config) Check(reg *detect.Registry) error {
 			bad(p+".name", "%q is used by another input", in.Name)
 		}
 		names[in.Name] = true
+		switch in.Sensor.Domain {
+		case "", "network", "host", "service":
+		default:
+			bad(p+".sensor.domain", "%q: want network, host or service", in.Sensor.Domain)
+		}
+		if in.Sensor != (SensorConfig{}) && in.Sensor.Name == "" {
+			bad(p+".sensor.name", "a sensor needs a name")
+		}
 		switch in.Type {
 		case "follow", "file":
 			if len(in.Paths) == 0 {

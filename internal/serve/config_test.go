@@ -105,3 +105,26 @@ func TestSampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An input's sensor is read from the config and checked.
+func TestConfigSensor(t *testing.T) {
+	doc := strings.Replace(minimal, "    paths: [/var/log/auth.log]\n", "    paths: [/var/log/auth.log]\n    sensor: {name: web1, vantage: host, domain: host}\n", 1)
+	c, err := ParseConfig("w.yaml", []byte(doc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(registry()); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Inputs[0].Sensor; s != (SensorConfig{Name: "web1", Vantage: "host", Domain: "host"}) {
+		t.Errorf("sensor %+v", s)
+	}
+	bad := strings.Replace(doc, "domain: host", "domain: sky", 1)
+	c, err = ParseConfig("w.yaml", []byte(bad), nil)
+	if err == nil {
+		err = c.Check(registry())
+	}
+	if err == nil || !strings.Contains(err.Error(), "inputs.0.sensor.domain") {
+		t.Errorf("bad domain: %v", err)
+	}
+}

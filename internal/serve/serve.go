@@ -39,6 +39,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"winnow/internal/correlate"
 	"winnow/internal/detect"
 	"winnow/internal/detect/indicator"
 	"winnow/internal/enrich/ioc"
@@ -78,7 +79,7 @@ type Daemon struct {
 	sources   []source.Source
 	sinks     []sink.Sink
 	fan       *sink.Fanout
-	incidents *sink.Incidents
+	incidents *correlate.Reporter
 	live      *pipeline.Live
 	allow     atomic.Pointer[allowlist]
 	metrics   *metrics
@@ -160,7 +161,11 @@ func New(o Options) (_ *Daemon, err error) {
 				return nil, err
 			}
 		}
-		inputs = append(inputs, pipeline.LiveInput{Source: src, Format: cfg.Inputs[i].Format})
+		li := pipeline.LiveInput{Source: src, Format: cfg.Inputs[i].Format}
+		if sc := cfg.Inputs[i].Sensor; sc != (SensorConfig{}) {
+			li.Sensor = &event.Sensor{Name: sc.Name, Vantage: sc.Vantage, Domain: sc.Domain}
+		}
+		inputs = append(inputs, li)
 	}
 	for i := range cfg.Sinks {
 		s, err := d.openSink(&cfg.Sinks[i])
@@ -170,7 +175,7 @@ func New(o Options) (_ *Daemon, err error) {
 		d.sinks = append(d.sinks, s)
 	}
 	d.fan = sink.NewFanout(d.sinks...)
-	d.incidents = sink.NewIncidents(d.fan, 0)
+	d.incidents = correlate.NewReporter(d.fan, correlate.Config{})
 
 	loc := time.Local
 	if cfg.Engine.Timezone != "" {
@@ -424,7 +429,7 @@ func (d *Daemon) release() {
 func (d *Daemon) checkpoint(ctx context.Context) error {
 	t0 := time.Now()
 	var cursors map[string]string
-	err := d.live.Checkpoint(ctx, func(ps []source.Position, snap *detect.Snapshot) error {
+	err := d.live.Checkpoint(ctx, d.dir != nil, func(ps []source.Position, snap *detect.Snapshot) error {
 		if err := d.fan.Flush(ctx); err != nil {
 			d.log.Warn("cannot flush sinks", "err", err)
 		}

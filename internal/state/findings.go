@@ -1,13 +1,15 @@
 package state
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/netip"
-	"strconv"
 	"time"
 
+	"winnow/internal/correlate"
 	"winnow/internal/event"
 )
 
@@ -96,18 +98,15 @@ func toEntity(e entity) (event.Entity, bool) {
 	return event.Entity{}, false
 }
 
-// IncidentID identifies a finding's incident: its rule, entity and
-// episode start. Every report of one episode has the same id.
+// IncidentID is a finding's stable identity as a number: the first 8
+// bytes of correlate.FindingID (rule, entity, episode start). Every report
+// of one episode has the same id, in every process.
 func IncidentID(a *event.Alert) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(a.Rule))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Entity.Type.String()))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Entity.Value))
-	h.Write([]byte{0})
-	h.Write(strconv.AppendInt(nil, a.Start.UnixNano(), 10))
-	return h.Sum64()
+	b, err := hex.DecodeString(correlate.FindingID(a))
+	if err != nil || len(b) < 8 {
+		panic("BUG: correlate.FindingID is not 16 hex digits")
+	}
+	return binary.BigEndian.Uint64(b)
 }
 
 // Digest summarises what a finding says (its canonical JSON), so that a

@@ -71,6 +71,7 @@ func Encode(s *Snapshot) []byte {
 			sec.Uint64(r.Digest)
 			sec.Uvarint(uint64(r.Count))
 			putTime(&sec, r.End)
+			putTime(&sec, r.Seen)
 		}
 		put(secReported)
 	}
@@ -279,7 +280,7 @@ func Decode(b []byte, s *Snapshot) error {
 		case secInput:
 			out.Inputs = append(out.Inputs, getInput(sec))
 		case secReported:
-			n := sec.Len(18)
+			n := sec.Len(19)
 			out.Reported = make([]Reported, 0, n)
 			for i := 0; i < n && sec.Err() == nil; i++ {
 				r := Reported{ID: sec.Uint64(), Digest: sec.Uint64()}
@@ -289,6 +290,7 @@ func Decode(b []byte, s *Snapshot) error {
 					sec.Fail("count %d", c)
 				}
 				r.End = getTime(sec)
+				r.Seen = getTime(sec)
 				out.Reported = append(out.Reported, r)
 			}
 		case secPending:

@@ -93,13 +93,17 @@ type Position struct {
 }
 
 // Reported is an incident that was reported: its id (see IncidentID), a
-// digest of what was reported, how many times it was, and the end of its
-// evidence (for pruning).
+// digest of what was reported, how many times it was, the end of its
+// evidence and when it was last emitted (for pruning).
 type Reported struct {
 	ID     uint64
 	Digest uint64
 	Count  uint32
 	End    time.Time
+	// Seen is the wall-clock time of the last run that emitted the
+	// finding, reported or not (a finding about state that lives on, such
+	// as a campaign, is emitted again at the end of every run).
+	Seen time.Time
 }
 
 // Dir is an open data directory.

@@ -31,7 +31,7 @@ func sampleSnapshot() *Snapshot {
 			}},
 		Inputs: []Position{{Path: "/var/log/auth.log", ID: source.FileID{Dev: 2049, Ino: 1234, FPLen: 1024, Fingerprint: [16]byte{9, 8, 7}, Size: 4096},
 			Offset: 4000, Lines: 40, Done: true, Seen: t0}},
-		Reported: []Reported{{ID: 1, Digest: 2, Count: 1, End: t0}, {ID: 3, Digest: 4, Count: 2}},
+		Reported: []Reported{{ID: 1, Digest: 2, Count: 1, End: t0, Seen: t0.Add(time.Hour)}, {ID: 3, Digest: 4, Count: 2}},
 		Pending:  [][]byte{[]byte(`{"rule":"x"}`), []byte(`{}`)},
 	}
 }

@@ -246,7 +246,7 @@ func Load(path string) (*Model, error) {
 	// anything more is read.
 	var head [len(magic)]byte
 	if _, err := io.ReadFull(f, head[:]); err != nil || head != magic {
-		return nil, fmt.Errorf("cannot load model %s: %w: not a winnow model file (bad magic)", path, ErrFormat)
+		return nil, fmt.Errorf("cannot load model %s: %w (bad magic)", path, ErrFormat)
 	}
 	b, err := io.ReadAll(io.LimitReader(io.MultiReader(bytes.NewReader(head[:]), f), MaxFileSize+1))
 	if err != nil {

@@ -170,7 +170,7 @@ func (tr *Trainer) Finish(k eval.Costs) (*Report, error) {
 	if r.ValGood > 0 && r.ValBad > 0 {
 		r.Points = eval.ROC(r.Scores, r.Labels)
 		r.AUC = eval.AUC(r.Points)
-		r.Chosen, r.Threshold = eval.MinCost(r.Points, k)
+		r.Chosen, r.Threshold = eval.MinCostCentred(r.Points, k)
 		m.Threshold = r.Threshold
 		c := eval.At(r.Scores, r.Labels, m.Threshold)
 		m.Validation = Validation{Good: r.ValGood, Bad: r.ValBad, AUC: r.AUC, TPR: c.TPR(), FPR: c.FPR()}

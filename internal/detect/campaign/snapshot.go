@@ -1,8 +1,6 @@
 package campaign
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"winnow/internal/detect"
@@ -11,14 +9,13 @@ import (
 )
 
 // The campaign detectors' state survives a restart (detect.Snapshotter):
-// per attacked host or site (the key, which is the route) its report
-// bookkeeping (part 0), and each source's profile against it (part 1,
-// keyed host + NUL + source, routed by the host).
+// per host or site (the route), the profiles of the sources failing
+// against it, the campaigns already reported and the next report time.
 
 var _ detect.Snapshotter = (*detector)(nil)
 
-// targetMeta is a target's state besides its profiles.
-type targetMeta struct {
+// targetState is a target without its profile table.
+type targetState struct {
 	Reported map[string]int
 	Sizes    []int
 	Next     time.Time
@@ -26,72 +23,50 @@ type targetMeta struct {
 }
 
 var (
-	metaCodec    = codec.MustFor[targetMeta]()
-	profileCodec = codec.MustFor[campaign.Profile]()
+	targetStateCodec = codec.MustFor[targetState]()
+	profileCodec     = codec.MustFor[*campaign.Profile]()
 )
 
-// Snapshot writes the targets and their sources' profiles.
-func (d *detector) Snapshot(w *detect.SnapshotWriter) error {
-	w.Part(0, metaCodec.Layout())
-	w.Part(1, profileCodec.Layout())
-	var e codec.Enc
-	d.targets.Each(func(key string, t *target) bool {
-		if t.profiles == nil {
-			return true
-		}
-		route := detect.RouteOfValue(d.key, key)
-		m := targetMeta{Reported: t.reported, Sizes: t.sizes, Next: t.next, Last: t.last}
-		e.Reset()
-		metaCodec.Encode(&e, &m)
-		w.Entry(0, route, key, d.targets.LastSeen(key).UnixNano(), append([]byte(nil), e.Bytes()...))
-		t.profiles.Each(func(src string, p **campaign.Profile) bool {
-			e.Reset()
-			profileCodec.Encode(&e, *p)
-			w.Entry(1, route, key+"\x00"+src, t.profiles.LastSeen(src).UnixNano(), append([]byte(nil), e.Bytes()...))
-			return true
-		})
-		return true
-	})
-	return nil
+// targetCodec encodes a target: its profiles (oldest first) and the rest
+// (detect.ValueCodec).
+type targetCodec struct{ maxEnt int }
+
+func (targetCodec) Layout() uint64 { return targetStateCodec.Layout() ^ profileCodec.Layout()*31 }
+
+func (targetCodec) Encode(e *codec.Enc, t *target) {
+	if t.profiles == nil {
+		e.Bool(false)
+	} else {
+		e.Bool(true)
+		detect.EncodeTable(e, t.profiles, profileCodec)
+	}
+	s := targetState{Reported: t.reported, Sizes: t.sizes, Next: t.next, Last: t.last}
+	targetStateCodec.Encode(e, &s)
 }
 
-// Restore reads them back.
-func (d *detector) Restore(r *detect.SnapshotReader) error {
-	for p, c := range []uint64{metaCodec.Layout(), profileCodec.Layout()} {
-		if err := r.Check(uint8(p), c); err != nil {
+func (c targetCodec) Decode(d *codec.Dec, t *target) error {
+	var tab *detect.Table[*campaign.Profile]
+	if d.Bool() {
+		tab = detect.NewTable(c.maxEnt, detect.TableOptions[*campaign.Profile]{})
+		if err := detect.DecodeTable(d, tab, profileCodec); err != nil {
 			return err
 		}
 	}
-	for _, en := range r.Entries(0) {
-		var m targetMeta
-		dec := codec.NewDec(en.Data)
-		if err := metaCodec.Decode(dec, &m); err != nil {
-			return fmt.Errorf("cannot restore %s: %w", r.Name(), err)
-		}
-		t, _ := d.targets.Upsert(en.Key, time.Unix(0, en.Seen))
-		d.init(t, m.Next)
-		if m.Reported != nil {
-			t.reported = m.Reported
-		}
-		t.sizes, t.last = m.Sizes, m.Last
+	var s targetState
+	if err := targetStateCodec.Decode(d, &s); err != nil {
+		return err
 	}
-	for _, en := range r.Entries(1) {
-		host, src, ok := strings.Cut(en.Key, "\x00")
-		if !ok {
-			return fmt.Errorf("cannot restore %s: %w: profile key without a source", r.Name(), codec.ErrCorrupt)
-		}
-		p := &campaign.Profile{}
-		dec := codec.NewDec(en.Data)
-		if err := profileCodec.Decode(dec, p); err != nil {
-			return fmt.Errorf("cannot restore %s: %w", r.Name(), err)
-		}
-		t := d.targets.Get(host)
-		if t == nil {
-			t, _ = d.targets.Upsert(host, time.Unix(0, en.Seen))
-			d.init(t, time.Unix(0, en.Seen).Add(d.period))
-		}
-		slot, _ := t.profiles.Upsert(src, time.Unix(0, en.Seen))
-		*slot = p
-	}
+	*t = target{profiles: tab, reported: s.Reported, sizes: s.Sizes, next: s.Next, last: s.Last}
 	return nil
+}
+
+// Snapshot writes every target (detect.Snapshotter).
+func (d *detector) Snapshot(w *detect.SnapshotWriter) error {
+	d.targets.Snapshot(w, 0, targetCodec{d.maxEnt}, nil)
+	return nil
+}
+
+// Restore reads them back (detect.Snapshotter).
+func (d *detector) Restore(r *detect.SnapshotReader) error {
+	return d.targets.Restore(r, 0, targetCodec{d.maxEnt}, nil)
 }

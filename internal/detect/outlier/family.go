@@ -593,10 +593,10 @@ func (d *seriesDetector) alert(key string, ep *seriesEpisode) event.Alert {
 	ent := d.entityOf(key)
 	peakT := minuteTime(ep.peakAt)
 	desc := fmt.Sprintf("%s had %s %s in the minute at %s (baseline %s per minute, anomaly score %.2f)",
-		ent.Value, num(ep.peak), d.m.unit, peakT.Format("2006-01-02 15:04"), num(ep.peakBase), ep.score)
+		displayName(ent.Value), num(ep.peak), d.m.unit, peakT.Format("2006-01-02 15:04"), num(ep.peakBase), ep.score)
 	if ep.minutes > 1 {
 		desc = fmt.Sprintf("%s had %s %s in %d anomalous minutes from %s to %s, peaking at %s in the minute at %s (baseline %s per minute, anomaly score %.2f)",
-			ent.Value, num(ep.total), d.m.unit, ep.minutes, minuteTime(ep.start).Format("2006-01-02 15:04"),
+			displayName(ent.Value), num(ep.total), d.m.unit, ep.minutes, minuteTime(ep.start).Format("2006-01-02 15:04"),
 			minuteTime(ep.last).Format("15:04"), num(ep.peak), peakT.Format("15:04"), num(ep.peakBase), ep.score)
 	}
 	var voted []Vote
@@ -711,3 +711,12 @@ func (d *seriesDetector) Stats() detect.Stats {
 }
 
 var _ detect.Detector = (*seriesDetector)(nil)
+
+// displayName names an entity in a description as a user would: "-" is
+// the site of a web log without virtual hosts.
+func displayName(v string) string {
+	if v == "-" {
+		return "the site"
+	}
+	return v
+}

@@ -251,7 +251,7 @@ func (d *mixDetector) alert(key string, start time.Time, res stattest.ChiSquare,
 	}
 	top := res.Table[0]
 	desc := fmt.Sprintf("%s's %s in the %s from %s differ from its history (chi-square %.1f, %d df, p = %.2g): %s %s observed vs. %.1f expected",
-		ent.Value, d.m.what, shortDur(d.batch), start.Format("2006-01-02 15:04"), res.Stat, res.DF, res.P, num(top.Observed), top.Category, top.Expected)
+		displayName(ent.Value), d.m.what, shortDur(d.batch), start.Format("2006-01-02 15:04"), res.Stat, res.DF, res.P, num(top.Observed), top.Category, top.Expected)
 	table := make([]stattest.Cell, 0, len(res.Table))
 	for _, c := range res.Table {
 		table = append(table, stattest.Cell{Category: c.Category, Observed: c.Observed, Expected: round3(c.Expected),

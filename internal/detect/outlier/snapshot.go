@@ -90,6 +90,13 @@ func (e *Ensemble) UnmarshalState(dec *codec.Dec) error {
 	if err := ensembleCodec.Decode(dec, &s); err != nil {
 		return err
 	}
+	// The configuration sizes the buffers the factory allocates: it must
+	// agree with the state decoded (whose size the input bounds).
+	if s.St == nil || s.Cfg.Window < 1 || s.Cfg.Recent < 0 || len(s.St.ring) != s.Cfg.Window+s.Cfg.Recent ||
+		s.St.cfg != s.Cfg.Config {
+		dec.Fail("ensemble state does not match its configuration")
+		return dec.Err()
+	}
 	f, err := NewFactory(s.Cfg)
 	if err != nil {
 		return fmt.Errorf("ensemble configuration: %w", err)

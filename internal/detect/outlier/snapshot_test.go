@@ -2,10 +2,12 @@ package outlier
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"winnow/internal/detect"
 	"winnow/internal/detect/detecttest"
@@ -15,6 +17,7 @@ import (
 	"winnow/internal/parse"
 	"winnow/internal/parse/access"
 	"winnow/internal/parse/authlog"
+	"winnow/internal/state/codec"
 )
 
 // TestSnapshotRestore: every series detector's state — the entities'
@@ -63,4 +66,48 @@ func TestSnapshotRestore(t *testing.T) {
 		Reshards: []detecttest.Reshard{{From: 2, To: 2}, {From: 2, To: 3}}}); n < 5 {
 		t.Errorf("only %d findings: the data does not exercise the series", n)
 	}
+}
+
+// FuzzEnsembleState: any bytes either decode into an ensemble that
+// encodes to bytes which decode and encode again alike, or fail with
+// codec.ErrCorrupt (or codec.ErrLayout) leaving the receiver unchanged.
+func FuzzEnsembleState(f *testing.F) {
+	e := MustEnsemble(DefaultEnsembleConfig())
+	t0 := time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC)
+	for i := 0; i < 300; i++ {
+		e.Update(t0.Add(time.Duration(i)*time.Minute), float64(i%7))
+	}
+	var enc codec.Enc
+	e.MarshalState(&enc)
+	f.Add(enc.Bytes())
+	f.Add(enc.Bytes()[:len(enc.Bytes())/3])
+	var empty codec.Enc
+	MustEnsemble(DefaultEnsembleConfig()).MarshalState(&empty)
+	f.Add(empty.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got Ensemble
+		if err := got.UnmarshalState(codec.NewDec(b)); err != nil {
+			if !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrLayout) {
+				// A configuration that does not validate is reported as is.
+				if got.st != nil {
+					t.Fatalf("receiver changed after %v", err)
+				}
+				return
+			}
+			if got.st != nil {
+				t.Fatal("receiver changed after an error")
+			}
+			return
+		}
+		var e1, e2 codec.Enc
+		got.MarshalState(&e1)
+		var again Ensemble
+		if err := again.UnmarshalState(codec.NewDec(e1.Bytes())); err != nil {
+			t.Fatalf("re-encoded ensemble does not decode: %v", err)
+		}
+		again.MarshalState(&e2)
+		if string(e1.Bytes()) != string(e2.Bytes()) {
+			t.Fatal("round trip is not exact")
+		}
+	})
 }

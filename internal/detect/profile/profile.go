@@ -279,7 +279,7 @@ func Hours(name string, kind event.Kind) detect.Spec {
 type hourState struct {
 	first    time.Time
 	h        hours
-	reported int32    // day of the last finding
+	reported int32     // day of the last finding
 	ep       *openHour // the odd-hour episode still collecting events
 }
 

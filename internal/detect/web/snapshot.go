@@ -209,3 +209,12 @@ func (d *webShellDetector) Restore(r *detect.SnapshotReader) error {
 	}
 	return siteRestore(r, &d.sc, d.sites)
 }
+
+// Snapshot writes the open episodes (detect.Snapshotter).
+func (d *exploitDetector) Snapshot(w *detect.SnapshotWriter) error {
+	d.eps.snapshot(w, false)
+	return nil
+}
+
+// Restore reads them back (detect.Snapshotter).
+func (d *exploitDetector) Restore(r *detect.SnapshotReader) error { return d.eps.restore(r) }

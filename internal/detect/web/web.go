@@ -73,6 +73,7 @@ func Specs() []detect.Spec {
 		rareUserAgentSpec(),
 		floodSpec(),
 		webShellSpec(),
+		exploitSpec(),
 	}
 }
 

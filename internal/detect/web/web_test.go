@@ -577,7 +577,7 @@ func TestCapsShedAndStillReport(t *testing.T) {
 func TestParamsValidated(t *testing.T) {
 	var reg detect.Registry
 	Register(&reg)
-	if n := len(reg.Specs()); n != 10 {
+	if n := len(reg.Specs()); n != 11 {
 		t.Fatalf("%d web specs", n)
 	}
 	for _, s := range reg.Specs() {
@@ -707,4 +707,27 @@ func TestInjectionPastPadding(t *testing.T) {
 		}
 	}
 	none(t, as, "", "203.0.113.39", event.SeverityLow)
+}
+
+func TestMatchExploit(t *testing.T) {
+	f := func(target, want string) {
+		t.Helper()
+		got := ""
+		if x := matchExploit(target); x != nil {
+			got = x.id
+		}
+		if got != want {
+			t.Errorf("matchExploit(%q) = %q, want %q", target, got, want)
+		}
+	}
+	f("/vendor/phpunit/phpunit/src/util/php/eval-stdin.php", "CVE-2017-9841")
+	f("/lib/phpunit/phpunit/src/util/php/eval-stdin.php", "CVE-2017-9841")
+	f("/cgi-bin/../../../../bin/sh", "CVE-2021-41773")
+	f("/gponform/diag_form?images/", "CVE-2018-10561")
+	f("/actuator/gateway/routes", "CVE-2022-22947")
+	f("/index.php?s=/index/\\think\\app/invokefunction&function=call_user_func_array", "CVE-2018-20062")
+	f("/cgi-bin/test.cgi", "")
+	f("/products/shoes", "")
+	f("/solr", "")
+	f("/api/v1/orders", "")
 }

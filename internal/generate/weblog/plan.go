@@ -64,6 +64,74 @@ func (g *gen) plan() {
 	g.schedule(g.frac(16.5/24), g.flood)
 	g.schedule(g.frac(20.25/24), g.webShell)
 	g.schedule(g.frac(22.0/24), g.basicAuth)
+	if g.cfg.Hard {
+		for i := 0; i < 6; i++ {
+			g.schedule(g.frac((4.5+3.1*float64(i))/24), g.crawler)
+		}
+		for i := 0; i < 11; i++ {
+			g.schedule(g.frac((1.3+2.05*float64(i))/24), g.cveProbe)
+		}
+	}
+}
+
+// crawlerUAs are aggressive crawlers' user agents (no published ranges).
+var crawlerUAs = []string{
+	"Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+	"Mozilla/5.0 (compatible; DataForSeoBot/1.0; +https://dataforseo.com/dataforseo-bot)",
+	"Scrapy/2.11.0 (+https://scrapy.org)",
+	"python-requests/2.31.0",
+	"Go-http-client/1.1",
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36",
+}
+
+// crawler: an aggressive crawler, 125–450 page requests in 15–60 s.
+func (g *gen) crawler(t int64) {
+	ip := netip.AddrFrom4([4]byte{byte(5 + g.rng.IntN(40)), byte(g.rng.IntN(256)), byte(g.rng.IntN(256)), byte(1 + g.rng.IntN(254))})
+	src := g.addAttack(Attack{Name: "aggressive-crawler", SourceIPs: []string{ip.String()}, Start: time.Unix(0, t).UTC(), Rules: []string{"web.flood"}})
+	ua := g.pick(crawlerUAs)
+	n := 125 + g.rng.IntN(326)
+	d := int64(15+g.rng.IntN(46)) * int64(time.Second)
+	for i := 0; i < n; i++ {
+		r := rec{t: t + int64(i)*d/int64(n), ip: ip, ua: ua, proto: "HTTP/1.1", method: "GET", target: g.page(false),
+			status: 200, bytes: int32(15000 + g.rng.IntN(50000)), src: src}
+		if g.rng.IntN(30) == 0 {
+			r.target, r.status, r.bytes = "/products/"+g.product()+"-old", 404, 5120
+		}
+		g.push(r)
+	}
+}
+
+// cveProbes are the request sets of bots that hunt one vulnerability.
+var cveProbes = [][]string{
+	{"/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "/lib/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "/laravel/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php", "/www/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php"},
+	{"/cgi-bin/.%2e/.%2e/.%2e/.%2e/bin/sh", "/cgi-bin/.%%32%65/.%%32%65/.%%32%65/bin/sh", "/icons/.%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd"},
+	{"/GponForm/diag_Form?images/", "/GponForm/diag_Form?style/", "/boaform/admin/formLogin"},
+	{"/actuator/gateway/routes", "/actuator/gateway/routes/hacktest", "/actuator/gateway/refresh"},
+	{"/index.php?s=/Index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=md5&vars[1][]=Hello", "/?s=index/\\think\\app/invokefunction&function=call_user_func_array&vars[0]=phpinfo&vars[1][]=1"},
+	{"/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/sslvpn_websession", "/api/v2/cmdb/system/admin/admin"},
+	{"/_ignition/execute-solution"},
+	{"/vpn/../vpns/cfg/smb.conf", "/vpns/portal/scripts/newbm.pl"},
+	{"/HNAP1/", "/HNAP1"},
+	{"/owa/auth/x.js", "/autodiscover/autodiscover.json?@test.com/owa/?&Email=autodiscover/autodiscover.json%3F@test.com"},
+	{"/solr/admin/cores?action=STATUS&wt=json", "/solr/admin/info/system?wt=json"},
+}
+
+// cveProbe: a bot hunting one known vulnerability with 3–4 requests.
+func (g *gen) cveProbe(t int64) {
+	ip := netip.AddrFrom4([4]byte{byte(45 + g.rng.IntN(150)), byte(g.rng.IntN(256)), byte(g.rng.IntN(256)), byte(1 + g.rng.IntN(254))})
+	src := g.addAttack(Attack{Name: "cve-probe", SourceIPs: []string{ip.String()}, Start: time.Unix(0, t).UTC(), Rules: []string{"web.exploit_probe"}})
+	set := cveProbes[g.rng.IntN(len(cveProbes))]
+	ua := g.pick([]string{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/78.0.3904.108 Safari/537.36",
+		"Mozilla/5.0 zgrab/0.x", "python-requests/2.28.1", "Go-http-client/1.1", "curl/7.88.1"})
+	n := 3 + g.rng.IntN(2)
+	for i := 0; i < n; i++ {
+		method := "GET"
+		if strings.Contains(set[i%len(set)], "ignition") || strings.Contains(set[i%len(set)], "HNAP") || strings.Contains(set[i%len(set)], "eval-stdin") {
+			method = "POST"
+		}
+		g.push(rec{t: t + int64(i)*int64(time.Duration(2+g.rng.IntN(20))*time.Second), ip: ip, ua: ua, proto: "HTTP/1.1", method: method,
+			target: set[i%len(set)], status: 404, bytes: 5120, src: src})
+	}
 }
 
 // minute schedules the episodes that start in [m, next).

@@ -61,6 +61,10 @@ type Config struct {
 	ScannerIP string
 	// Site, if set, writes vhost_combined lines ("site:443 ip - - …").
 	Site string
+	// Hard adds what fixed per-minute bars and wordlist thresholds miss:
+	// six aggressive crawlers (125–450 requests in 15–60 s) and eleven
+	// bots probing one known vulnerability each with 3–4 requests.
+	Hard bool
 }
 
 // DefaultConfig returns a natural day starting 2026-11-21 00:00 UTC.

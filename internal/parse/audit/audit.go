@@ -88,15 +88,14 @@ func Decode(r io.Reader, name string, o parse.Options, emit func(*event.Event) e
 }
 
 type decoder struct {
-	name    string
-	emit    func(*event.Event) error
-	loc     *time.Location
-	st      parse.DecodeStats
-	q       []*pending // events being assembled, oldest first
-	rec     record
-	line    int64
-	interp  bool // ausearch -i output
-	samples int
+	name   string
+	emit   func(*event.Event) error
+	loc    *time.Location
+	st     parse.DecodeStats
+	q      []*pending // events being assembled, oldest first
+	rec    record
+	line   int64
+	interp bool // ausearch -i output
 }
 
 func (d *decoder) run(r io.Reader) error {

@@ -30,6 +30,7 @@ import (
 	"hash/fnv"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"sort"
@@ -463,18 +464,32 @@ func (c *compiler) compile(t reflect.Type) (*plan, string, error) {
 			},
 			minSize: 1,
 		}, fmt.Sprintf("uint%d", bits), nil
+	// Floats are their bits, bytes reversed, as a varint: zero (the
+	// commonest value in state) takes one byte, a small integer two or
+	// three, an arbitrary value at most one more than its width.
 	case reflect.Float32:
 		return &plan{
-			enc:     func(e *Enc, v reflect.Value) { e.Uint32(math.Float32bits(float32(v.Float()))) },
-			dec:     func(d *Dec, v reflect.Value) { v.SetFloat(float64(math.Float32frombits(d.Uint32()))) },
-			minSize: 4,
-		}, "float32", nil
+			enc: func(e *Enc, v reflect.Value) {
+				e.Uvarint(uint64(bits.ReverseBytes32(math.Float32bits(float32(v.Float())))))
+			},
+			dec: func(d *Dec, v reflect.Value) {
+				x := d.Uvarint()
+				if x > math.MaxUint32 {
+					d.Fail("float32 bits %#x", x)
+					return
+				}
+				v.SetFloat(float64(math.Float32frombits(bits.ReverseBytes32(uint32(x)))))
+			},
+			minSize: 1,
+		}, "float32v", nil
 	case reflect.Float64:
 		return &plan{
-			enc:     func(e *Enc, v reflect.Value) { e.Float64(v.Float()) },
-			dec:     func(d *Dec, v reflect.Value) { v.SetFloat(d.Float64()) },
-			minSize: 8,
-		}, "float64", nil
+			enc: func(e *Enc, v reflect.Value) { e.Uvarint(bits.ReverseBytes64(math.Float64bits(v.Float()))) },
+			dec: func(d *Dec, v reflect.Value) {
+				v.SetFloat(math.Float64frombits(bits.ReverseBytes64(d.Uvarint())))
+			},
+			minSize: 1,
+		}, "float64v", nil
 	case reflect.String:
 		return &plan{
 			enc:     func(e *Enc, v reflect.Value) { e.String(v.String()) },
