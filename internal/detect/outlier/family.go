@@ -122,6 +122,7 @@ func FamilySpecs() []detect.Spec {
 	for _, m := range metrics() {
 		out = append(out, seriesSpec(m))
 	}
+	out = append(out, countSpecs()...) // outliercount.go
 	return append(out, mixSpecs()...)
 }
 

@@ -143,7 +143,7 @@ func TestFamilyParams(t *testing.T) {
 			t.Errorf("%v accepted", bad)
 		}
 	}
-	if len(FamilySpecs()) != len(metrics())+len(mixMetrics()) {
+	if len(FamilySpecs()) != len(metrics())+len(countSpecs())+len(mixMetrics()) {
 		t.Fatal("spec count")
 	}
 }

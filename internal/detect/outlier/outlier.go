@@ -132,6 +132,7 @@ func Lookup(names []string) ([]Spec, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
+	all = append(all, ExtraSpecs()...) // selectable by name (skyline.go)
 	var out []Spec
 	for _, n := range names {
 		found := false
@@ -144,6 +145,9 @@ func Lookup(names []string) ([]Spec, error) {
 		}
 		if !found {
 			known := SpecNames()
+			for _, x := range ExtraSpecs() {
+				known = append(known, x.Name)
+			}
 			sort.Strings(known)
 			return nil, fmt.Errorf("no outlier detector %q (known: %s)", n, strings.Join(known, ", "))
 		}

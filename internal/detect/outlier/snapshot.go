@@ -74,6 +74,9 @@ func (e *Ensemble) MarshalState(enc *codec.Enc) {
 		case *volatility:
 			enc.Byte(4)
 			volatilityCodec.Encode(enc, d)
+		case stateful: // detectors that encode themselves (skyline.go)
+			enc.Byte(5)
+			d.MarshalState(enc)
 		default:
 			if _, ok := d.(cloner); ok {
 				panic(fmt.Sprintf("BUG: outlier detector %T has state but no snapshot encoding", d))
@@ -120,6 +123,12 @@ func (e *Ensemble) UnmarshalState(dec *codec.Dec) error {
 			err = decodeDet(dec, tag, 3, seasonalCodec, d)
 		case *volatility:
 			err = decodeDet(dec, tag, 4, volatilityCodec, d)
+		case stateful:
+			if tag != 5 {
+				dec.Fail("detector %d: state tag %d, want 5", i, tag)
+			} else {
+				err = d.UnmarshalState(dec)
+			}
 		default:
 			if tag != 0 {
 				dec.Fail("detector %d: state for a stateless detector", i)
