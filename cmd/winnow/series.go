@@ -26,7 +26,7 @@ format): 'detect' scores every point with the outlier ensemble, 'plot' draws a
 series with its anomaly score and labelled windows, 'export' writes the
 per-entity series that 'winnow analyze' keeps as CSV or Parquet.`,
 	}
-	cmd.AddCommand(newSeriesDetect(), newSeriesPlot(), newSeriesExport())
+	cmd.AddCommand(newSeriesDetect(), newSeriesPlot(), newSeriesExport(), newSeriesBackfill())
 	return cmd
 }
 
@@ -187,6 +187,7 @@ entity, step_seconds, timestamp, value, anomaly_score — as CSV or Parquet,
 for pandas (read_csv/read_parquet), Spark, DuckDB or Trino. --scores fills
 anomaly_score at the finest resolution with the outlier ensemble's score.`,
 		Example: `  winnow series export --metric failed_logins_by_source --scores -o failed.parquet /var/log/auth.log*
+  winnow series export --archive arch/ --from 2026-01-01T00:00:00Z --metric failed_logins_by_host -o history.parquet
   winnow series export --resolution 1m:1440 --format csv auth.log > series.csv`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Args = args
@@ -209,5 +210,6 @@ anomaly_score at the finest resolution with the outlier ensemble's score.`,
 	f.IntVar(&o.Year, "year", 0, "year for timestamps that have none (default: from each file's modification time)")
 	f.StringVar(&o.TZ, "tz", "", "time zone for timestamps without one (default: local)")
 	f.IntVar(&o.Workers, "workers", 0, "shards (0 = GOMAXPROCS)")
+	seriesArchiveFlags(cmd, &o)
 	return cmd
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"winnow/internal/archive"
 	"winnow/internal/detect"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/event"
@@ -33,6 +34,10 @@ type SeriesExportOptions struct {
 	Year        int
 	TZ          string
 	Workers     int
+	// Archive, if set, is read instead of Args (events of the window
+	// [From, To)): the series of the archive's history.
+	Archive  string
+	From, To time.Time
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -44,8 +49,11 @@ type SeriesExportOptions struct {
 // format (metric, entity_type, entity, step_seconds, timestamp, value,
 // anomaly_score) as CSV or Parquet.
 func SeriesExport(ctx context.Context, o SeriesExportOptions) (int, error) {
-	if len(o.Args) == 0 {
-		return ExitUsage, usagef("no input: give log files, globs, directories or - for stdin")
+	if len(o.Args) == 0 && o.Archive == "" {
+		return ExitUsage, usagef("no input: give log files, globs, directories or - for stdin, or --archive DIR")
+	}
+	if len(o.Args) > 0 && o.Archive != "" {
+		return ExitUsage, usagef("give log inputs or --archive DIR, not both")
 	}
 	res, err := series.ParseResolutions(o.Resolutions)
 	if err != nil {
@@ -82,12 +90,18 @@ func SeriesExport(ctx context.Context, o SeriesExportOptions) (int, error) {
 		p, _ := detect.NewParams(&specs[i], nil)
 		enabled = append(enabled, detect.Enabled{Spec: &specs[i], Params: p})
 	}
-	inputs, errs := source.Expand(o.Args)
-	for _, err := range errs {
-		fmt.Fprintf(o.Stderr, "winnow: error: %v\n", err)
-	}
-	if len(inputs) == 0 {
-		return ExitInputErr, fmt.Errorf("no readable input")
+	var inputs []source.Input
+	var errs []error
+	if o.Archive == "" {
+		inputs, errs = source.Expand(o.Args)
+		for _, err := range errs {
+			fmt.Fprintf(o.Stderr, "winnow: error: %v\n", err)
+		}
+		if len(inputs) == 0 {
+			return ExitInputErr, fmt.Errorf("no readable input")
+		}
+	} else if err := checkArchiveDir(o.Archive); err != nil {
+		return ExitInputErr, err
 	}
 	loc := time.Local
 	if o.TZ != "" {
@@ -99,8 +113,12 @@ func SeriesExport(ctx context.Context, o SeriesExportOptions) (int, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p, err := pipeline.New(pipeline.Config{Inputs: inputs, Stdin: o.Stdin, Formats: NewFormats(), InputFormat: o.InputFormat,
-		Parse: parse.Options{Year: o.Year, Location: loc}, Detectors: enabled, Workers: workers})
+	pcfg := pipeline.Config{Inputs: inputs, Stdin: o.Stdin, Formats: NewFormats(), InputFormat: o.InputFormat,
+		Parse: parse.Options{Year: o.Year, Location: loc}, Detectors: enabled, Workers: workers}
+	if o.Archive != "" {
+		pcfg.Sources = []pipeline.EventSource{&archiveSource{opt: archive.ReadOptions{Dir: o.Archive, From: o.From, To: o.To, Location: loc}}}
+	}
+	p, err := pipeline.New(pcfg)
 	if err != nil {
 		return ExitUsage, UsageError{err}
 	}
