@@ -69,7 +69,7 @@ Exit codes: 0 ran (findings or not), 1 --fail-on severity met,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return app.UsageError{Err: err} })
 	root.AddCommand(newAnalyze(ex), newDemo(ex), newGenerate(), newDetectors(), newReplay(ex), newHunt(ex), newArchive(ex), newScore(ex))
 	root.AddCommand(newSeries(), newEval())
-	root.AddCommand(newServe(ex), newConfig(ex))
+	root.AddCommand(newServe(ex), newConfig(ex), newDecisions())
 	addLearnCommands(root, ex)
 	addBatchLearnCommands(root)
 	return root

@@ -23,42 +23,52 @@ import (
 // sniffBinary decides whether in is a binary input. It returns the run
 // ready to decode (r.decode set) when it is; otherwise stdin is what the
 // line path must read for "-" (the replay of what sniffing consumed).
-func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin io.Reader) {
+//
+// A named pipe or device cannot be reopened either: for one, from is the
+// replay of everything sniffing took followed by the rest of the pipe, and
+// the line path must read it instead of opening the path again.
+func (p *Pipeline) sniffBinary(r *inputRun, in source.Input) (binary bool, stdin, from io.Reader) {
 	stdin = p.cfg.Stdin
 	if !p.cfg.Formats.HasBinary() {
-		return false, stdin
+		return false, stdin, nil
 	}
 	var forced parse.Format
 	if p.cfg.InputFormat != "" {
 		fm, _ := p.cfg.Formats.Get(p.cfg.InputFormat)
 		if !fm.Binary() {
-			return false, stdin
+			return false, stdin, nil
 		}
 		forced = fm
 	}
 	raw, replay, err := source.OpenRaw(in, p.cfg.Stdin)
 	if err != nil {
 		r.stats.Err = err
-		return true, nil
+		return true, nil, nil
 	}
 	if replay != nil {
-		stdin = replay
+		if in.Name == source.StdinName {
+			stdin = replay
+		} else {
+			from = replay
+		}
 	}
 	if raw == nil {
-		return false, stdin
+		return false, stdin, from
 	}
 	fm, ok := forced, forced.Decode != nil
 	if !ok {
 		fm, ok = p.cfg.Formats.DetectBinary(raw.Head())
 	}
 	if !ok {
-		raw.Close()
-		return false, stdin
+		if from == nil { // a pipe's file lives on in from
+			raw.Close()
+		}
+		return false, stdin, from
 	}
 	r.raw = raw
 	r.decode = fm.Decode
 	r.stats.Format = fm.Name
-	return true, stdin
+	return true, stdin, nil
 }
 
 // readBinary decodes a binary input into batches on st.out.

@@ -125,14 +125,14 @@ func (r *inputRun) stopped() bool { return r.stats.Err != nil || r.stats.Note !=
 func (p *Pipeline) openInput(in source.Input, start Mark) *inputRun {
 	r := &inputRun{in: in, maxRep: p.cfg.MaxRepeat, samples: p.cfg.MalformedSamples, forced: p.cfg.InputFormat != "", sensorOf: p.cfg.Sensor}
 	r.stats.Name = in.Name
-	binary, stdin := p.sniffBinary(r, in)
+	binary, stdin, from := p.sniffBinary(r, in)
 	if binary {
 		r.skip = start.Events
 		return r
 	}
 	r.lastOff, r.lastLine = start.Offset, start.Line
 	rd, err := source.Open(in, stdin, source.Options{MaxLine: p.cfg.MaxLine,
-		Start: start.Offset, StartLine: start.Line, HoldPartial: p.cfg.Resume != nil})
+		Start: start.Offset, StartLine: start.Line, HoldPartial: p.cfg.Resume != nil, From: from})
 	if err != nil {
 		r.stats.Err = err
 		return r

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"winnow/internal/decide"
 	"winnow/internal/detect"
 	"winnow/internal/event"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	// URLs, hashes) matched live by ioc.match; reloaded on SIGHUP.
 	Indicators []string `yaml:"indicators"`
 	Engine     Engine   `yaml:"engine"`
+	// Decisions turns findings into cost-priced bans served to CrowdSec
+	// bouncers (/v1/decisions on the metrics listener) and written as an
+	// nftables set file.
+	Decisions Decisions `yaml:"decisions"`
 
 	file  string // where it was read from, for messages
 	lines map[string]int
@@ -127,6 +132,23 @@ type Detectors struct {
 type Allowlist struct {
 	CIDRs []string `yaml:"cidrs"`
 	Users []string `yaml:"users"`
+}
+
+// Decisions configures blocking (see internal/decide for the pricing).
+type Decisions struct {
+	decide.Config `yaml:",inline"`
+	// Bouncers may poll /v1/decisions/stream with their X-Api-Key; only the
+	// key's SHA-256 is stored ('winnow decisions key NAME' makes one).
+	Bouncers []Bouncer `yaml:"bouncers"`
+	// NFTables, when set, is rewritten (nft -f ready) whenever bans change.
+	NFTables      string `yaml:"nftables"`
+	NFTablesTable string `yaml:"nftables_table"`
+}
+
+// Bouncer is one CrowdSec bouncer allowed to poll the decisions.
+type Bouncer struct {
+	Name      string `yaml:"name"`
+	KeySHA256 string `yaml:"key_sha256"`
 }
 
 // Engine tunes the live pipeline.

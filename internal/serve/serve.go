@@ -40,6 +40,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"winnow/internal/correlate"
+	"winnow/internal/decide"
+	"winnow/internal/decide/crowdsec"
+	"winnow/internal/decide/nft"
 	"winnow/internal/detect"
 	"winnow/internal/detect/indicator"
 	"winnow/internal/enrich/ioc"
@@ -174,6 +177,10 @@ func New(o Options) (_ *Daemon, err error) {
 		}
 		d.sinks = append(d.sinks, s)
 	}
+	bouncerAPI, err := d.openDecisions(cfg)
+	if err != nil {
+		return nil, err
+	}
 	d.fan = sink.NewFanout(d.sinks...)
 	d.incidents = correlate.NewReporter(d.fan, correlate.Config{})
 
@@ -209,9 +216,59 @@ func New(o Options) (_ *Daemon, err error) {
 			}
 			io.WriteString(w, "ready\n")
 		})
+		if bouncerAPI != nil {
+			mux.Handle("/v1/", bouncerAPI)
+		}
 		d.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	} else if bouncerAPI != nil {
+		return nil, cfg.at("decisions.bouncers", "the bouncer API is served on listen.metrics, which is off")
 	}
 	return d, nil
+}
+
+// openDecisions adds the decisions sink when decisions are enabled and
+// returns the bouncer API handler (nil without bouncers).
+func (d *Daemon) openDecisions(cfg *Config) (http.Handler, error) {
+	dc := &cfg.Decisions
+	if !dc.Enabled {
+		if len(dc.Bouncers) > 0 || dc.NFTables != "" {
+			return nil, cfg.at("decisions", "bouncers or nftables are set but decisions.enabled is false")
+		}
+		return nil, nil
+	}
+	pol, err := dc.Policy(cfg.Allowlist.CIDRs, cfg.Allowlist.Users)
+	if err != nil {
+		return nil, cfg.at("decisions", "%v", err)
+	}
+	dec, err := decide.New(pol, nil)
+	if err != nil {
+		return nil, cfg.at("decisions", "%v", err)
+	}
+	o := decide.SinkOptions{}
+	if cfg.DataDir != "" {
+		o.Snapshot = filepath.Join(cfg.DataDir, "decisions.json")
+	}
+	if dc.NFTables != "" {
+		path, opt := dc.NFTables, nft.Options{Table: dc.NFTablesTable}
+		o.WriteSet = func(ds []decide.Decision, now time.Time) error { return nft.WriteFile(path, ds, now, opt) }
+	}
+	ds, err := decide.NewSink(dec, o)
+	if err != nil {
+		return nil, cfg.at("decisions", "%v", err)
+	}
+	d.sinks = append(d.sinks, ds)
+	if len(dc.Bouncers) == 0 {
+		return nil, nil
+	}
+	keys := make([]crowdsec.Key, len(dc.Bouncers))
+	for i, b := range dc.Bouncers {
+		keys[i] = crowdsec.Key{Name: b.Name, Hash: b.KeySHA256}
+	}
+	h, err := crowdsec.New(dec, keys, nil)
+	if err != nil {
+		return nil, cfg.at("decisions.bouncers", "%v", err)
+	}
+	return h, nil
 }
 
 // MetricsAddr is the bound metrics address (nil when off).

@@ -68,8 +68,9 @@ func (g *gzipErrReader) Read(p []byte) (int, error) {
 const HeadLen = 64
 
 // OpenRaw opens in as bytes and reads its first bytes (HeadLen at most,
-// decompressed). For stdin it also returns replay, a reader that yields
-// stdin from its very first byte again, for a line reader to use when the
+// decompressed). For stdin and for pipes and devices (which cannot be
+// reopened) it also returns replay, a reader that yields the input from
+// its very first byte again, for a line reader to use when the
 // input turns out not to be binary (nil for files: reopen them). raw is nil
 // without an error when a gzip header is corrupt: the line reader reports
 // that.
@@ -96,6 +97,12 @@ func OpenRaw(in Input, stdin io.Reader) (raw *Raw, replay io.Reader, err error) 
 		}
 		raw.file = f
 		base = &rawCounter{r: f, raw: raw}
+		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+			// A pipe or device cannot be reopened: record what sniffing
+			// takes so that the line reader can read it again.
+			rec = &bytes.Buffer{}
+			base = io.TeeReader(base, rec)
+		}
 	}
 	br := bufio.NewReaderSize(base, 256<<10)
 	magic, perr := br.Peek(2)
@@ -103,14 +110,17 @@ func OpenRaw(in Input, stdin io.Reader) (raw *Raw, replay io.Reader, err error) 
 	if perr == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		z, zerr := gzip.NewReader(br)
 		if zerr != nil {
-			raw.Close()
-			return nil, replayOf(rec, stdin), nil
+			if rec == nil {
+				raw.Close()
+				return nil, nil, nil
+			}
+			return nil, replayOf(rec, stdinOr(in, stdin, raw)), nil
 		}
 		raw.src = bufio.NewReaderSize(&gzipErrReader{z: z, raw: raw}, 256<<10)
 	}
 	raw.head, _ = raw.src.Peek(HeadLen)
-	if in.Name == StdinName {
-		replay = replayOf(rec, stdin)
+	if rec != nil {
+		replay = replayOf(rec, stdinOr(in, stdin, raw))
 	}
 	return raw, replay, nil
 }
@@ -145,4 +155,14 @@ func (r *Raw) Close() error {
 	err := r.file.Close()
 	r.file = nil
 	return err
+}
+
+// stdinOr is what a replay continues with after the recorded bytes: stdin,
+// or the rest of the pipe raw opened (whose file then stays open for the
+// line reader; it is closed when the process ends or the pipe is drained).
+func stdinOr(in Input, stdin io.Reader, raw *Raw) io.Reader {
+	if in.Name == StdinName {
+		return stdin
+	}
+	return raw.file
 }

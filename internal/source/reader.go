@@ -53,6 +53,10 @@ type Options struct {
 	// stay unconsumed and a later run reads it whole. Compressed inputs,
 	// which are complete, deliver it anyway.
 	HoldPartial bool
+	// From, when set, is read instead of opening the input: a pipe whose
+	// first bytes were consumed by sniffing (OpenRaw's replay), so that
+	// nothing of it is lost. The Reader does not close it.
+	From io.Reader
 }
 
 func (o Options) withDefaults() Options {
@@ -152,12 +156,15 @@ func (c *countReader) Read(p []byte) (int, error) {
 func Open(in Input, stdin io.Reader, o Options) (*Reader, error) {
 	r := &Reader{in: in, o: o.withDefaults()}
 	var raw io.Reader
-	if in.Name == StdinName {
+	switch {
+	case o.From != nil:
+		raw = o.From
+	case in.Name == StdinName:
 		if stdin == nil {
 			return nil, fmt.Errorf("cannot open %s: no standard input", in.Name)
 		}
 		raw = stdin
-	} else {
+	default:
 		path := in.Path
 		if path == "" {
 			path = in.Name

@@ -19,8 +19,10 @@
 package crowdsec
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -285,4 +287,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// NewKey returns a fresh random API key (43 URL-safe characters, 256 bits)
+// and its hash for the configuration.
+func NewKey() (key, hash string, err error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", "", fmt.Errorf("cannot make an API key: %w", err)
+	}
+	key = base64.RawURLEncoding.EncodeToString(b)
+	return key, HashKey(key), nil
 }
