@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"winnow/internal/app"
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/testdata"
 )
 
@@ -16,6 +17,9 @@ import (
 // detector must report them as one campaign explained by that list, and
 // must not mix the 47-name list with other lists.
 func TestSecrepo(t *testing.T) {
+	if detecttest.Race {
+		t.Skip("a whole real log: run without -race (make test runs both)")
+	}
 	var out, errb bytes.Buffer
 	o := app.AnalyzeOptions{Args: []string{testdata.File(t, "auth-logs/secrepo/auth.log")}, Year: 2016, TZ: "UTC",
 		Only: []string{"campaign."}, MinSeverity: "info", Output: "json", Stdout: &out, Stderr: &errb, Quiet: true}

@@ -11,6 +11,7 @@ import (
 
 	"winnow/internal/app"
 	"winnow/internal/detect"
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/detect/geo"
 	"winnow/internal/enrich/geoip"
 	"winnow/internal/enrich/geoip/geoiptest"
@@ -138,6 +139,9 @@ func sortEvents(evs []event.Event) {
 // a new network in a known country, once; Baltimore is 15 hours and
 // 1,600 km away, so no impossible travel; jhuisi has no baseline.
 func TestDFRWS2009(t *testing.T) {
+	if detecttest.Race {
+		t.Skip("a whole real log: run without -race (make test runs both)")
+	}
 	_, dbPath := testDB(t)
 	var out, errb bytes.Buffer
 	o := app.AnalyzeOptions{Args: []string{testdata.File(t, "auth-logs/dfrws-2009/auth.all.log")}, Year: 2009, TZ: "America/Chicago",

@@ -12,6 +12,7 @@ import (
 
 	"winnow/internal/app"
 	"winnow/internal/detect"
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/detect/linkage"
 	"winnow/internal/event"
 	"winnow/internal/testdata"
@@ -149,6 +150,9 @@ func TestBounded(t *testing.T) {
 // … 9) start logging in from the address that had only used one or two.
 // That jump is the only linkage finding.
 func TestSuspiciousLogins(t *testing.T) {
+	if detecttest.Race {
+		t.Skip("a whole real log: run without -race (make test runs both)")
+	}
 	var out, errb bytes.Buffer
 	o := app.AnalyzeOptions{Args: []string{testdata.File(t, "elastic-examples/suspicious_login_activity/auth.log")}, Year: 2017, TZ: "UTC",
 		Only: []string{"linkage."}, MinSeverity: "info", Output: "json", Stdout: &out, Stderr: &errb, Quiet: true}

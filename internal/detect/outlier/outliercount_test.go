@@ -11,6 +11,7 @@ import (
 
 	"winnow/internal/app"
 	"winnow/internal/detect"
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/detect/outlier"
 	"winnow/internal/event"
 	"winnow/internal/testdata"
@@ -82,6 +83,9 @@ func pow(b, e float64) float64 {
 // finding on the host falls within a brute-force episode found by
 // auth.brute_force.
 func TestOutlierCountSecrepo(t *testing.T) {
+	if detecttest.Race {
+		t.Skip("a whole real log: run without -race (make test runs both)")
+	}
 	var out, errb bytes.Buffer
 	o := app.AnalyzeOptions{Args: []string{testdata.File(t, "auth-logs/secrepo/auth.log")}, Year: 2016, TZ: "UTC",
 		Only: []string{"series.failed_logins_by_host_outlier_count", "auth.brute_force"}, MinSeverity: "info", Output: "json",

@@ -12,6 +12,7 @@ import (
 
 	"winnow/internal/app"
 	"winnow/internal/detect"
+	"winnow/internal/detect/detecttest"
 	"winnow/internal/detect/profile"
 	"winnow/internal/event"
 	"winnow/internal/testdata"
@@ -42,6 +43,9 @@ func TestClient(t *testing.T) {
 // medium (new software at an unusual hour). Without the injection there
 // is none.
 func TestSiteLog(t *testing.T) {
+	if detecttest.Race {
+		t.Skip("a whole real log: run without -race (make test runs both)")
+	}
 	log, err := os.ReadFile(testdata.File(t, "elastic-examples/apache_logs/apache_access.log"))
 	if err != nil {
 		t.Fatal(err)
