@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"winnow/internal/app"
+	"winnow/internal/detect"
 	"winnow/internal/event"
 	"winnow/internal/role/learn"
 )
@@ -341,4 +342,24 @@ of a rule — it matches the campaign signature the rule describes.`,
 	f.StringVar(&o.Site, "site", defaultSite(), "site name recorded in the model")
 	f.StringVar(&o.Format, "format", "text", "report: text or json")
 	return cmd
+}
+
+// modelOpts are serve's --model, --geoip and --site.
+type modelOpts struct {
+	models, geoip []string
+	site          string
+}
+
+func (m *modelOpts) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&m.models, "model", nil, "apply a model (Bayesian filter, compiled behaviour model, rules); repeatable")
+	f.StringSliceVar(&m.geoip, "geoip", nil, "MaxMind-format databases: run the geo.* detectors")
+	f.StringVar(&m.site, "site", defaultSite(), "this site's name: a model trained at another site is applied with a warning")
+}
+
+func (m *modelOpts) registry() (func() *detect.Registry, func(), error) {
+	if len(m.models) == 0 && len(m.geoip) == 0 {
+		return app.NewRegistry, func() {}, nil
+	}
+	return app.ModelRegistry(m.models, m.geoip, m.site, os.Stderr)
 }

@@ -16,6 +16,7 @@ import (
 func newServe(ex *exit) *cobra.Command {
 	var path string
 	var fresh bool
+	var mo modelOpts
 	cmd := &cobra.Command{
 		Use:   "serve --config FILE",
 		Short: "Run as a daemon: follow logs, receive syslog, report findings as they happen",
@@ -42,7 +43,13 @@ See deploy/winnow.yaml for a commented configuration.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-			d, err := serve.New(serve.Options{Config: cfg, NewRegistry: app.NewRegistry, Formats: app.NewFormats(),
+			newRegistry, closeModels, err := mo.registry()
+			if err != nil {
+				ex.code = app.ExitUsage
+				return err
+			}
+			defer closeModels()
+			d, err := serve.New(serve.Options{Config: cfg, NewRegistry: newRegistry, Formats: app.NewFormats(),
 				Version: version, Stdout: os.Stdout, Log: log, FreshState: fresh,
 				Reload: func() (*serve.Config, error) { return serve.LoadConfig(path, os.Environ()) }})
 			if err != nil {
@@ -61,6 +68,7 @@ See deploy/winnow.yaml for a commented configuration.`,
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (YAML; see deploy/winnow.yaml)")
 	cmd.Flags().BoolVar(&fresh, "fresh-state", false, "set an unreadable state snapshot aside and start over")
+	mo.flags(cmd)
 	return cmd
 }
 

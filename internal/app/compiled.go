@@ -101,3 +101,42 @@ func enrichGeo(db *geoip.DB, a *event.Alert) {
 		}
 	}
 }
+
+// ModelRegistry returns a NewRegistry for the daemon (serve): every
+// registry it makes holds the detectors of NewRegistry plus the models'
+// (Bayesian filters, compiled behaviour models, rules) and, with GeoIP
+// databases, the geo.* detectors. Models are loaded and checked once,
+// here; close releases the databases.
+func ModelRegistry(models, geoDBs []string, site string, stderr io.Writer) (newRegistry func() *detect.Registry, close func(), err error) {
+	probe := NewRegistry()
+	if err := registerModels(probe, models, site, stderr); err != nil {
+		return nil, nil, err
+	}
+	db, err := registerGeo(probe, geoDBs)
+	if err != nil {
+		return nil, nil, err
+	}
+	fresh := map[string]bool{}
+	for _, s := range NewRegistry().Specs() {
+		fresh[s.Name] = true
+	}
+	var extra []detect.Spec
+	for _, s := range probe.Specs() {
+		if !fresh[s.Name] {
+			extra = append(extra, *s)
+		}
+	}
+	newRegistry = func() *detect.Registry {
+		r := NewRegistry()
+		for _, s := range extra {
+			r.MustRegister(s)
+		}
+		return r
+	}
+	close = func() {
+		if db != nil {
+			db.Close()
+		}
+	}
+	return newRegistry, close, nil
+}

@@ -465,3 +465,30 @@ func TestBackfill(t *testing.T) {
 		t.Errorf("series export --archive: %d %v\n%.300s", code, err, csv.String())
 	}
 }
+
+// TestModelRegistry: the daemon's registry carries compiled models'
+// detectors (serve --model).
+func TestModelRegistry(t *testing.T) {
+	arch := filepath.Join(t.TempDir(), "arch")
+	analyze(t, app.AnalyzeOptions{TZ: "UTC", ArchiveOptions: app.ArchiveOptions{Archive: arch}},
+		testdata.File(t, "auth-logs/dfrws-2009/auth.all.log"))
+	model := filepath.Join(t.TempDir(), "m.wnm")
+	if err := Forest(context.Background(), ForestOptions{Archive: ArchiveData{Dir: arch}, Trees: 5, Out: model, Site: "a",
+		Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+		t.Fatal(err)
+	}
+	var warn bytes.Buffer
+	newReg, closeFn, err := app.ModelRegistry([]string{model}, nil, "b", &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	for range 2 { // a fresh registry per call, each with the model
+		if _, ok := newReg().Get("forest.source_ip"); !ok {
+			t.Fatal("no forest.source_ip in the daemon's registry")
+		}
+	}
+	if !strings.Contains(warn.String(), `site "a"`) {
+		t.Errorf("no warning about the model's site: %q", warn.String())
+	}
+}
