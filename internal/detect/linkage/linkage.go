@@ -148,6 +148,7 @@ type state struct {
 const histDays = 32
 
 type detector struct {
+	keys      detect.KeyCache
 	l         Link
 	maxSketch int
 	sketched  int
@@ -200,7 +201,7 @@ func (d *detector) Observe(ev *event.Event, emit detect.Emit) {
 	if d.l.SuccessOnly && ev.Outcome != event.OutcomeSuccess {
 		return
 	}
-	key, ok := detect.KeyValue(d.l.Key, ev)
+	key, ok := d.keys.Value(d.l.Key, ev)
 	if !ok {
 		return
 	}

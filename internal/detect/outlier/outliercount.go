@@ -89,6 +89,7 @@ type countDetector struct {
 	tab     *detect.Table[countState]
 	// queue holds the open minutes to close, in (nearly) time order.
 	queue []due
+	keys  detect.KeyCache
 }
 
 // decay of the history's outlier rate per minute: a half-life of a week.
@@ -135,7 +136,7 @@ func (d *countDetector) Observe(ev *event.Event, emit detect.Emit) {
 	if !ok {
 		return
 	}
-	key, ok := detect.KeyValue(d.m.key, ev)
+	key, ok := d.keys.Value(d.m.key, ev)
 	if !ok {
 		return
 	}

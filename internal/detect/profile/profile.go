@@ -162,26 +162,36 @@ type family struct {
 }
 
 type client struct {
-	first time.Time
-	fams  []family
-	h     hours
-	full  bool // more families than maxClients: not a one-machine client
+	first   time.Time
+	lastUA  string // the last request's user agent and its family (a cache)
+	lastFam string
+	fams    []family
+	h       hours
+	full    bool // more families than maxClients: not a one-machine client
 }
 
 type webClient struct {
-	l   learn
-	tab *detect.Table[client]
+	l    learn
+	tab  *detect.Table[client]
+	keys detect.KeyCache
 }
 
 func (d *webClient) Observe(ev *event.Event, emit detect.Emit) {
 	if ev.HTTP == nil || !ev.SrcIP.IsValid() {
 		return
 	}
-	c, created := d.tab.Upsert(ev.SrcIP.String(), ev.Time)
+	key, _ := d.keys.Value(detect.KeySourceIP, ev)
+	c, created := d.tab.Upsert(key, ev.Time)
 	if created {
 		c.first = ev.Time
 	}
-	fam := Client(ev.HTTP.UserAgent)
+	// A client's user agent rarely changes between requests: classify
+	// only a new one.
+	fam := c.lastFam
+	if created || ev.HTTP.UserAgent != c.lastUA {
+		fam = Client(ev.HTTP.UserAgent)
+		c.lastUA, c.lastFam = ev.HTTP.UserAgent, fam
+	}
 	i := slices.IndexFunc(c.fams, func(f family) bool { return f.name == fam })
 	if i < 0 && !c.full {
 		if d.l.trusted(&c.h) {
@@ -305,6 +315,7 @@ type hourly struct {
 	// entry evicted from tab is dropped from it).
 	open map[string]struct{}
 	emit detect.Emit // the current call's, for the Shed callback
+	keys detect.KeyCache
 }
 
 func (d *hourly) Observe(ev *event.Event, emit detect.Emit) {
@@ -312,7 +323,7 @@ func (d *hourly) Observe(ev *event.Event, emit detect.Emit) {
 		return
 	}
 	d.emit = emit
-	src := ev.SrcIP.String()
+	src, _ := d.keys.Value(detect.KeySourceIP, ev)
 	s, created := d.tab.Upsert(src, ev.Time)
 	if created {
 		s.first = ev.Time
